@@ -1,0 +1,1 @@
+"""Pure domain core: no AWS, no I/O."""

@@ -1,0 +1,90 @@
+"""Streaming text decoding with automatic UTF-8 / UTF-8-BOM / CP932 detection.
+
+The decision is made on the first chunk that holds a non-ASCII byte (ASCII is the same in
+all three), so a file is never read whole and a long ASCII prefix does not fool it.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterable, Iterator
+from typing import Final
+
+BOM: Final = codecs.BOM_UTF8
+CHUNK_SIZE: Final = 1 << 16
+
+
+class UndecodableError(ValueError):
+    """The bytes are neither UTF-8 nor CP932 (or the encoding changes inside the file)."""
+
+
+class AutoDecoder:
+    def __init__(self, encoding: str | None = None) -> None:
+        self.encoding: str | None = encoding
+        self._decoder: codecs.IncrementalDecoder | None = (
+            codecs.getincrementaldecoder(encoding)() if encoding else None
+        )
+        self._head = b""
+        self._offset = 0
+
+    def decode(self, data: bytes, final: bool = False) -> str:
+        if self._decoder is None:
+            data = self._head + data
+            self._head = b""
+            if not final and len(data) < len(BOM) and BOM.startswith(data):
+                self._head = data  # might be the start of a BOM: wait for more
+                return ""
+            if data.startswith(BOM):
+                self._choose("utf-8-sig")
+            elif data.isascii():
+                self._offset += len(data)
+                if final:
+                    self.encoding = self.encoding or "utf-8"
+                return data.decode("ascii")
+            else:
+                self._choose(self._guess(data, final))
+        assert self._decoder is not None
+        try:
+            text = self._decoder.decode(data, final)
+        except UnicodeDecodeError as exc:
+            raise UndecodableError(
+                f"byte {self._offset + exc.start} is not valid {self.encoding}: the file mixes encodings or is not text"
+            ) from exc
+        self._offset += len(data)
+        return text
+
+    def _choose(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._decoder = codecs.getincrementaldecoder(encoding)()
+
+    @staticmethod
+    def _guess(data: bytes, final: bool) -> str:
+        for encoding in ("utf-8", "cp932"):
+            try:
+                codecs.getincrementaldecoder(encoding)().decode(data, final)
+            except UnicodeDecodeError:
+                continue
+            return encoding
+        raise UndecodableError("the file is neither UTF-8 nor Shift_JIS (CP932) text")
+
+
+def iter_lines(chunks: Iterable[bytes], decoder: AutoDecoder) -> Iterator[str]:
+    """Yield text lines with their line endings (so csv keeps newlines inside quoted fields)."""
+    pending = ""
+    for chunk in chunks:
+        text = pending + decoder.decode(chunk)
+        if "\x00" in text:
+            raise UndecodableError("the file contains NUL bytes: it is binary, not CSV text")
+        parts = text.split("\n")
+        pending = parts.pop()
+        for part in parts:
+            yield part + "\n"
+    tail = pending + decoder.decode(b"", final=True)
+    if tail:
+        yield tail
+
+
+def iter_chunks(stream: object, size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    read = getattr(stream, "read")  # noqa: B009 - any binary file-like object (file, S3 body)
+    while chunk := read(size):
+        yield chunk

@@ -1,0 +1,125 @@
+"""The canonical receivable row, its accepted headers and its validation (the intake contract)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Final
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from saiken.intake.normalize import (
+    clean_kana,
+    clean_text,
+    invalid,
+    normalize_email,
+    normalize_phone,
+    normalize_postal_code,
+    parse_amount,
+    parse_date,
+)
+
+# canonical field -> headers accepted for it (English names match case-insensitively).
+HEADER_ALIASES: Final[dict[str, tuple[str, ...]]] = {
+    "debtor_id": ("債務者ID", "顧客番号", "会員番号"),
+    "debtor_name": ("氏名", "債務者名", "顧客名"),
+    "debtor_name_kana": ("氏名カナ", "フリガナ", "カナ氏名"),
+    "phone": ("電話番号", "携帯電話番号"),
+    "email": ("メールアドレス", "Eメール"),
+    "postal_code": ("郵便番号",),
+    "address": ("住所",),
+    "receivable_id": ("債権番号", "請求番号", "契約番号"),
+    "amount": ("請求金額", "金額", "債権額"),
+    "due_date": ("支払期日", "期日", "約定日"),
+    "product": ("商品区分", "サービス区分"),
+    "virtual_account": ("バーチャル口座番号", "入金口座番号"),
+    "segment": ("督促グループ", "セグメント"),
+}
+CANONICAL_FIELDS: Final[tuple[str, ...]] = tuple(HEADER_ALIASES)
+REQUIRED_FIELDS: Final[frozenset[str]] = frozenset(
+    {"debtor_id", "debtor_name", "receivable_id", "amount", "due_date"}
+)
+
+
+def _none_if_blank(value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return value
+
+
+def _required_text(value: Any) -> str:
+    text = clean_text(value)
+    if text is None:
+        raise invalid("missing_value", "a value is required")
+    return text
+
+
+def _required(parse: Any) -> Any:
+    def check(value: Any) -> Any:
+        if _none_if_blank(value) is None:
+            raise invalid("missing_value", "a value is required")
+        return parse(value)
+
+    return check
+
+
+def _optional(parse: Any) -> Any:
+    def check(value: Any) -> Any:
+        value = _none_if_blank(value)
+        return None if value is None else parse(str(value))
+
+    return check
+
+
+def _identifier(value: Any) -> str:
+    text = _required_text(value)
+    if len(text) > 64:
+        raise invalid("invalid_id", "identifiers are at most 64 characters")
+    if "#" in text:
+        raise invalid("invalid_id", "identifiers may not contain '#'")
+    return text
+
+
+def _virtual_account(value: Any) -> str:
+    text = clean_text(value) or ""
+    digits = text.replace("-", "").replace(" ", "")
+    if not digits.isdigit() or len(digits) > 14:
+        raise invalid("invalid_account", f"{value!r} is not an account number")
+    return digits
+
+
+Identifier = Annotated[str, BeforeValidator(_identifier)]
+RequiredText = Annotated[str, BeforeValidator(_required_text)]
+OptionalText = Annotated[str | None, BeforeValidator(clean_text)]
+Amount = Annotated[int, BeforeValidator(_required(parse_amount))]
+DueDate = Annotated[date, BeforeValidator(_required(parse_date))]
+Phone = Annotated[str | None, BeforeValidator(_optional(normalize_phone))]
+Email = Annotated[str | None, BeforeValidator(_optional(normalize_email))]
+Kana = Annotated[str | None, BeforeValidator(clean_kana)]
+PostalCode = Annotated[str | None, BeforeValidator(_optional(normalize_postal_code))]
+VirtualAccount = Annotated[str | None, BeforeValidator(_optional(_virtual_account))]
+
+
+class ReceivableRow(BaseModel):
+    """One receivable as a creditor hands it over, normalised. Shared by CSV and API intake."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=512)
+
+    debtor_id: Identifier = Field(description="The creditor's id for the debtor (債務者ID, 顧客番号, 会員番号)")
+    debtor_name: RequiredText = Field(description="氏名")
+    debtor_name_kana: Kana = None
+    phone: Phone = Field(default=None, description="Stored as E.164 (+81...)")
+    email: Email = None
+    postal_code: PostalCode = None
+    address: OptionalText = None
+    receivable_id: Identifier = Field(description="The creditor's id for the receivable (債権番号)")
+    amount: Amount = Field(description="Positive whole yen")
+    due_date: DueDate = Field(description="Payment due date (支払期日)")
+    product: OptionalText = None
+    virtual_account: VirtualAccount = None
+    segment: OptionalText = None
+
+    @model_validator(mode="after")
+    def _needs_a_contact(self) -> ReceivableRow:
+        if self.phone is None and self.email is None:
+            raise invalid("no_contact", "a phone number or an email address is required")
+        return self
