@@ -53,10 +53,15 @@ OPERATOR_TARGETS: frozenset[ReceivableStatus] = frozenset({S.OPEN, S.ON_HOLD, S.
 
 
 class InvalidTransition(ValueError):
-    def __init__(self, current: ReceivableStatus, target: ReceivableStatus) -> None:
-        super().__init__(f"a receivable cannot go from {current.value} to {target.value}")
+    def __init__(self, current: ReceivableStatus | None, target: ReceivableStatus, message: str | None = None) -> None:
+        origin = current.value if current else "any status"
+        super().__init__(message or f"a receivable cannot go from {origin} to {target.value}")
         self.current = current
         self.target = target
+
+    @classmethod
+    def not_settable(cls, target: ReceivableStatus, allowed: str) -> InvalidTransition:
+        return cls(None, target, f"{target.value!r} is set by payments or write-off, not directly (allowed: {allowed})")
 
 
 def can_transition(current: ReceivableStatus, target: ReceivableStatus) -> bool:

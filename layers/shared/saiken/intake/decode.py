@@ -26,8 +26,12 @@ class AutoDecoder:
         )
         self._head = b""
         self._offset = 0
+        self._failure: UndecodableError | None = None
 
     def decode(self, data: bytes, final: bool = False) -> str:
+        """Decoded text; at the first bad byte, the text before it, then UndecodableError on the next call."""
+        if self._failure is not None:
+            raise self._failure
         if self._decoder is None:
             data = self._head + data
             self._head = b""
@@ -47,9 +51,13 @@ class AutoDecoder:
         try:
             text = self._decoder.decode(data, final)
         except UnicodeDecodeError as exc:
-            raise UndecodableError(
+            self._failure = UndecodableError(
                 f"byte {self._offset + exc.start} is not valid {self.encoding}: the file mixes encodings or is not text"
-            ) from exc
+            )
+            good = data[: exc.start].decode(self.encoding or "utf-8", errors="ignore")
+            if final:
+                raise self._failure from exc
+            return good
         self._offset += len(data)
         return text
 
@@ -59,13 +67,20 @@ class AutoDecoder:
 
     @staticmethod
     def _guess(data: bytes, final: bool) -> str:
+        """UTF-8 if the bytes decode as UTF-8, else CP932; if neither decodes the whole chunk,
+        the one that gets further (rows before the bad bytes are still read)."""
+        reach: dict[str, int] = {}
         for encoding in ("utf-8", "cp932"):
             try:
                 codecs.getincrementaldecoder(encoding)().decode(data, final)
-            except UnicodeDecodeError:
+            except UnicodeDecodeError as exc:
+                reach[encoding] = exc.start
                 continue
             return encoding
-        raise UndecodableError("the file is neither UTF-8 nor Shift_JIS (CP932) text")
+        best = max(reach, key=lambda e: reach[e])
+        if reach[best] == 0 or data[: reach[best]].isascii():
+            raise UndecodableError("the file is neither UTF-8 nor Shift_JIS (CP932) text")
+        return best
 
 
 def iter_lines(chunks: Iterable[bytes], decoder: AutoDecoder) -> Iterator[str]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Final
+from collections.abc import Mapping
+from typing import Annotated, Any, Final, NamedTuple
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from saiken.intake.normalize import (
     clean_kana,
@@ -40,12 +41,6 @@ REQUIRED_FIELDS: Final[frozenset[str]] = frozenset(
 )
 
 
-def _none_if_blank(value: Any) -> Any:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    return value
-
-
 def _required_text(value: Any) -> str:
     text = clean_text(value)
     if text is None:
@@ -55,7 +50,7 @@ def _required_text(value: Any) -> str:
 
 def _required(parse: Any) -> Any:
     def check(value: Any) -> Any:
-        if _none_if_blank(value) is None:
+        if value is None or (value.__class__ is str and (not value or value.isspace())):
             raise invalid("missing_value", "a value is required")
         return parse(value)
 
@@ -64,8 +59,9 @@ def _required(parse: Any) -> Any:
 
 def _optional(parse: Any) -> Any:
     def check(value: Any) -> Any:
-        value = _none_if_blank(value)
-        return None if value is None else parse(str(value))
+        if value is None or (value.__class__ is str and (not value or value.isspace())):
+            return None
+        return parse(value if isinstance(value, str) else str(value))
 
     return check
 
@@ -123,3 +119,26 @@ class ReceivableRow(BaseModel):
         if self.phone is None and self.email is None:
             raise invalid("no_contact", "a phone number or an email address is required")
         return self
+
+
+class FieldIssue(NamedTuple):
+    field: str | None
+    code: str
+    message: str
+
+
+def validate_row(values: Mapping[str, Any]) -> tuple[ReceivableRow | None, list[FieldIssue]]:
+    """Validate one record (CSV cells or an API object); every problem is reported, not just the first."""
+    try:
+        return ReceivableRow.model_validate(values), []
+    except ValidationError as exc:
+        issues = []
+        for err in exc.errors(include_url=False):
+            name = str(err["loc"][0]) if err["loc"] else None
+            if err["type"] == "missing":
+                issues.append(FieldIssue(name, "missing_value", "a value is required"))
+            elif err["type"] == "extra_forbidden":
+                issues.append(FieldIssue(name, "unknown_field", f"{name!r} is not a receivable field"))
+            else:
+                issues.append(FieldIssue(name, err["type"], err["msg"]))
+        return None, issues

@@ -7,17 +7,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from pydantic import ValidationError
-
 from saiken.intake.decode import AutoDecoder, UndecodableError, iter_lines
-from saiken.intake.fields import CANONICAL_FIELDS, HEADER_ALIASES, REQUIRED_FIELDS, ReceivableRow
+from saiken.intake.fields import CANONICAL_FIELDS, HEADER_ALIASES, REQUIRED_FIELDS, ReceivableRow, validate_row
 from saiken.intake.mapping import ColumnMapping
 from saiken.intake.normalize import clean_text, nfkc
 
 csv.field_size_limit(1 << 20)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RowError:
     row: int
     line: int
@@ -30,14 +28,14 @@ class RowError:
         return {"row": self.row, "line": self.line, "field": self.field, "code": self.code, "message": self.message}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AcceptedRow:
     row: int
     line: int
     data: ReceivableRow
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RejectedRow:
     row: int
     line: int
@@ -161,27 +159,22 @@ class ReceivableFileReader:
     def _row(
         self, row: int, line: int, record: list[str], columns: dict[str, int], defaults: dict[str, str], width: int
     ) -> AcceptedRow | RejectedRow:
-        values: dict[str, str] = dict(defaults)
         size = len(record)
-        for name, index in columns.items():
-            if index < size:
-                cell = record[index]
-                if cell or name not in values:
-                    values[name] = cell
+        if size >= width:
+            values = {name: record[index] for name, index in columns.items()}
+        else:
+            values = {name: record[index] for name, index in columns.items() if index < size}
+        if defaults:
+            values = {**defaults, **{k: v for k, v in values.items() if v}}
         errors: list[RowError] = []
         if size > width and any(cell.strip() for cell in record[width:]):
             errors.append(
                 RowError(row, line, None, "malformed_row", f"{size} cells but the header has {width}: check quoting")
             )
-        data: ReceivableRow | None = None
-        try:
-            data = ReceivableRow.model_validate(values)
-        except ValidationError as exc:
-            for err in exc.errors(include_url=False):
-                name = str(err["loc"][0]) if err["loc"] else None
-                code = "missing_value" if err["type"] == "missing" else err["type"]
-                message = "a value is required" if code == "missing_value" else err["msg"]
-                errors.append(RowError(row, line, name, code, message, values.get(name) if name else None))
+        data, issues = validate_row(values)
+        for issue in issues:
+            value = values.get(issue.field) if issue.field else None
+            errors.append(RowError(row, line, issue.field, issue.code, issue.message, value))
         receivable_id = data.receivable_id if data else clean_text(values.get("receivable_id"))
         if receivable_id:
             if receivable_id in self._seen:

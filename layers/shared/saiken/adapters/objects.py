@@ -1,0 +1,48 @@
+"""S3: stream objects in chunks (never whole), write reports, read per-creditor config."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from saiken.intake.decode import CHUNK_SIZE
+from saiken.intake.mapping import ColumnMapping
+
+
+def mapping_key(creditor_id: str) -> str:
+    return f"config/{creditor_id}/mapping.yaml"
+
+
+@dataclass
+class ObjectStore:
+    client: Any  # boto3 S3 client
+    bucket: str
+
+    def head_etag(self, key: str) -> str:
+        return str(self.client.head_object(Bucket=self.bucket, Key=key)["ETag"]).strip('"')
+
+    def stream(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        try:
+            yield from body.iter_chunks(chunk_size)
+        finally:
+            body.close()
+
+    def put_report(self, key: str, body: bytes) -> None:
+        # Encryption at rest is the bucket's default (see infra/storage.py).
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="text/csv; charset=utf-8")
+
+    def put_file(self, key: str, body: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body)
+
+    def mapping_for(self, creditor_id: str) -> ColumnMapping | None:
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=mapping_key(creditor_id))["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
+        return ColumnMapping.from_yaml(body.decode("utf-8"))

@@ -1,0 +1,272 @@
+"""Repositories: domain objects in, domain objects out; pynamodb stays inside this module.
+
+Every method takes the creditor first and every key it builds starts with it, so a caller
+cannot reach another tenant's items.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from saiken.adapters.tables import ApiKeyItem, DebtorItem, IngestionRunItem, ReceivableItem
+from saiken.domain.errors import ConcurrentUpdate
+from saiken.domain.models import Debtor, IngestionRun, Receivable
+from saiken.domain.status import ReceivableStatus
+
+TRANSACTION_LIMIT = 100
+BATCH_GET_LIMIT = 100
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _is_conditional_failure(exc: Exception) -> bool:
+    text = f"{getattr(exc, 'cause_response_code', '')} {exc}"
+    return "ConditionalCheckFailed" in text or "TransactionCanceled" in text
+
+
+# --- mapping ---------------------------------------------------------------------------
+
+
+def _receivable_to_item(r: Receivable) -> ReceivableItem:
+    item = ReceivableItem(
+        r.creditor_id,
+        r.receivable_id,
+        debtor_id=r.debtor_id,
+        debtor_key=f"{r.creditor_id}#{r.debtor_id}",
+        amount=r.amount,
+        balance=r.balance,
+        currency=r.currency,
+        due_date=r.due_date.isoformat(),
+        status=r.status.value,
+        status_reason=r.status_reason,
+        segment=r.segment,
+        product=r.product,
+        virtual_account=r.virtual_account,
+        source=r.source,
+        row_hash=r.row_hash,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+    )
+    if r.version is not None:
+        item.version = r.version
+    return item
+
+
+def _receivable_from_item(item: ReceivableItem) -> Receivable:
+    return Receivable(
+        creditor_id=item.creditor_id,
+        receivable_id=item.receivable_id,
+        debtor_id=item.debtor_id,
+        amount=int(item.amount),
+        balance=int(item.balance),
+        currency=item.currency,
+        due_date=date.fromisoformat(item.due_date),
+        status=ReceivableStatus(item.status),
+        status_reason=item.status_reason,
+        segment=item.segment,
+        product=item.product,
+        virtual_account=item.virtual_account,
+        source=item.source,
+        row_hash=item.row_hash,
+        version=item.version,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+    )
+
+
+def _debtor_to_item(d: Debtor) -> DebtorItem:
+    item = DebtorItem(
+        d.creditor_id,
+        d.debtor_id,
+        name=d.name,
+        name_kana=d.name_kana,
+        phone=d.phone,
+        email=d.email,
+        postal_code=d.postal_code,
+        address=d.address,
+        do_not_contact=d.do_not_contact,
+        lawyer_retained=d.lawyer_retained,
+        opt_outs=set(d.opt_outs) or None,
+        updated_at=d.updated_at,
+    )
+    if d.version is not None:
+        item.version = d.version
+    return item
+
+
+def _debtor_from_item(item: DebtorItem) -> Debtor:
+    return Debtor(
+        creditor_id=item.creditor_id,
+        debtor_id=item.debtor_id,
+        name=item.name,
+        name_kana=item.name_kana,
+        phone=item.phone,
+        email=item.email,
+        postal_code=item.postal_code,
+        address=item.address,
+        do_not_contact=bool(item.do_not_contact),
+        lawyer_retained=bool(item.lawyer_retained),
+        opt_outs=sorted(item.opt_outs or ()),
+        version=item.version,
+        updated_at=item.updated_at,
+    )
+
+
+def _chunks(items: Sequence[object], size: int) -> Iterator[Sequence[object]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- repositories ----------------------------------------------------------------------
+
+
+class ReceivableRepository:
+    def __init__(self) -> None:
+        self._connection = Connection(region=ReceivableItem.Meta.region)
+
+    def get(self, creditor_id: str, receivable_id: str) -> Receivable | None:
+        try:
+            return _receivable_from_item(ReceivableItem.get(creditor_id, receivable_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def get_many(self, creditor_id: str, receivable_ids: Iterable[str]) -> dict[str, Receivable]:
+        keys = [(creditor_id, rid) for rid in dict.fromkeys(receivable_ids)]
+        found: dict[str, Receivable] = {}
+        for chunk in _chunks(keys, BATCH_GET_LIMIT):
+            for item in ReceivableItem.batch_get(chunk, consistent_read=True):
+                found[item.receivable_id] = _receivable_from_item(item)
+        return found
+
+    def list_for_debtor(self, creditor_id: str, debtor_id: str) -> list[Receivable]:
+        return [
+            _receivable_from_item(item)
+            for item in ReceivableItem.by_debtor.query(f"{creditor_id}#{debtor_id}")
+        ]
+
+    def list(
+        self, creditor_id: str, *, limit: int = 100, after: str | None = None, status: ReceivableStatus | None = None
+    ) -> tuple[list[Receivable], str | None]:
+        """One page of a creditor's receivables by id; ``after`` is the last id of the previous page."""
+        last_key = {"creditor_id": {"S": creditor_id}, "receivable_id": {"S": after}} if after else None
+        condition = ReceivableItem.status == status.value if status else None
+        query = ReceivableItem.query(
+            creditor_id, filter_condition=condition, limit=limit, last_evaluated_key=last_key, page_size=limit
+        )
+        items = [_receivable_from_item(item) for item in query]
+        next_after = None
+        if query.last_evaluated_key:
+            next_after = query.last_evaluated_key["receivable_id"]["S"]
+        return items, next_after
+
+    def iterate(self, creditor_id: str) -> Iterator[Receivable]:
+        for item in ReceivableItem.query(creditor_id):
+            yield _receivable_from_item(item)
+
+    def save(self, receivable: Receivable) -> Receivable:
+        """Create (version None) or update with the version check; raises ConcurrentUpdate."""
+        now = _now()
+        receivable = receivable.model_copy(
+            update={"updated_at": now, "created_at": receivable.created_at or now}
+        )
+        item = _receivable_to_item(receivable)
+        try:
+            item.save()
+        except (PutError, UpdateError) as exc:
+            if _is_conditional_failure(exc):
+                raise ConcurrentUpdate(f"receivable {receivable.receivable_id} changed concurrently") from exc
+            raise
+        return _receivable_from_item(item)
+
+    def save_all(self, receivables: Sequence[Receivable]) -> None:
+        """All-or-nothing write of up to 100 receivables, each with its version check."""
+        now = _now()
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                for receivable in receivables:
+                    update = {"updated_at": now, "created_at": receivable.created_at or now}
+                    transaction.save(_receivable_to_item(receivable.model_copy(update=update)))
+        except TransactWriteError as exc:
+            if _is_conditional_failure(exc):
+                raise ConcurrentUpdate("a receivable in the batch changed concurrently") from exc
+            raise
+
+
+class DebtorRepository:
+    def __init__(self) -> None:
+        self._connection = Connection(region=DebtorItem.Meta.region)
+
+    def get(self, creditor_id: str, debtor_id: str) -> Debtor | None:
+        try:
+            return _debtor_from_item(DebtorItem.get(creditor_id, debtor_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def get_many(self, creditor_id: str, debtor_ids: Iterable[str]) -> dict[str, Debtor]:
+        keys = [(creditor_id, did) for did in dict.fromkeys(debtor_ids)]
+        found: dict[str, Debtor] = {}
+        for chunk in _chunks(keys, BATCH_GET_LIMIT):
+            for item in DebtorItem.batch_get(chunk, consistent_read=True):
+                found[item.debtor_id] = _debtor_from_item(item)
+        return found
+
+    def save(self, debtor: Debtor) -> Debtor:
+        item = _debtor_to_item(debtor.model_copy(update={"updated_at": _now()}))
+        try:
+            item.save()
+        except (PutError, UpdateError) as exc:
+            if _is_conditional_failure(exc):
+                raise ConcurrentUpdate(f"debtor {debtor.debtor_id} changed concurrently") from exc
+            raise
+        return _debtor_from_item(item)
+
+    def save_all(self, debtors: Sequence[Debtor]) -> None:
+        now = _now()
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                for debtor in debtors:
+                    transaction.save(_debtor_to_item(debtor.model_copy(update={"updated_at": now})))
+        except TransactWriteError as exc:
+            if _is_conditional_failure(exc):
+                raise ConcurrentUpdate("a debtor in the batch changed concurrently") from exc
+            raise
+
+
+class IngestionRunRepository:
+    def get(self, creditor_id: str, run_id: str) -> IngestionRun | None:
+        try:
+            item = IngestionRunItem.get(creditor_id, run_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return IngestionRun.model_validate(item.attribute_values)
+
+    def save(self, run: IngestionRun) -> None:
+        IngestionRunItem(**run.model_dump()).save()
+
+    def list(self, creditor_id: str) -> list[IngestionRun]:
+        return [IngestionRun.model_validate(i.attribute_values) for i in IngestionRunItem.query(creditor_id)]
+
+
+def hash_api_key(key: str) -> str:
+    """Keys are 256-bit random tokens, so a plain SHA-256 is enough to store them safely."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiKeyRepository:
+    def creditor_for(self, key: str) -> str | None:
+        try:
+            item = ApiKeyItem.get(hash_api_key(key))
+        except DoesNotExist:
+            return None
+        return None if item.disabled else item.creditor_id
+
+    def add(self, key: str, creditor_id: str, name: str | None = None) -> None:
+        ApiKeyItem(hash_api_key(key), creditor_id=creditor_id, name=name, created_at=_now()).save()

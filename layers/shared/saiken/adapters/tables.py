@@ -1,0 +1,147 @@
+"""pynamodb item models: the single source of truth for table keys and indexes.
+
+Every key starts with the creditor (the tenant). The CDK stack is checked against these
+classes by tests/infra/test_tables_match_models.py. Table names are bound at cold start
+from Settings (bind_tables), never at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.constants import STREAM_NEW_AND_OLD_IMAGE
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from saiken.settings import Settings
+
+
+class DebtorItem(Model):
+    class Meta:
+        table_name = "saiken-debtors"
+        region = "ap-northeast-1"
+
+    creditor_id = UnicodeAttribute(hash_key=True)
+    debtor_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    name_kana = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    postal_code = UnicodeAttribute(null=True)
+    address = UnicodeAttribute(null=True)
+    do_not_contact = BooleanAttribute(default=False)
+    lawyer_retained = BooleanAttribute(default=False)
+    opt_outs = UnicodeSetAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+    version = VersionAttribute()
+
+
+class ReceivablesByDebtor(GlobalSecondaryIndex["ReceivableItem"]):
+    """A debtor's receivables, oldest due first."""
+
+    class Meta:
+        index_name = "by_debtor"
+        projection = AllProjection()
+
+    debtor_key = UnicodeAttribute(hash_key=True)  # "{creditor_id}#{debtor_id}"
+    due_date = UnicodeAttribute(range_key=True)  # ISO date sorts chronologically
+
+
+class ReceivableItem(Model):
+    class Meta:
+        table_name = "saiken-receivables"
+        region = "ap-northeast-1"
+        stream_view_type = STREAM_NEW_AND_OLD_IMAGE  # the scheduler consumes the stream
+
+    creditor_id = UnicodeAttribute(hash_key=True)
+    receivable_id = UnicodeAttribute(range_key=True)
+    debtor_id = UnicodeAttribute()
+    debtor_key = UnicodeAttribute()
+    amount = NumberAttribute()
+    balance = NumberAttribute()
+    currency = UnicodeAttribute(default="JPY")
+    due_date = UnicodeAttribute()
+    status = UnicodeAttribute()
+    status_reason = UnicodeAttribute(null=True)
+    segment = UnicodeAttribute(null=True)
+    product = UnicodeAttribute(null=True)
+    virtual_account = UnicodeAttribute(null=True)
+    source = UnicodeAttribute(null=True)
+    row_hash = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+    version = VersionAttribute()
+
+    by_debtor = ReceivablesByDebtor()
+
+
+class IngestionRunItem(Model):
+    class Meta:
+        table_name = "saiken-ingestion-runs"
+        region = "ap-northeast-1"
+
+    creditor_id = UnicodeAttribute(hash_key=True)
+    run_id = UnicodeAttribute(range_key=True)
+    file_key = UnicodeAttribute()
+    checksum = UnicodeAttribute(null=True)
+    encoding = UnicodeAttribute(null=True)
+    state = UnicodeAttribute()
+    rows = NumberAttribute(default=0)
+    accepted = NumberAttribute(default=0)
+    rejected = NumberAttribute(default=0)
+    created = NumberAttribute(default=0)
+    updated = NumberAttribute(default=0)
+    unchanged = NumberAttribute(default=0)
+    error_code = UnicodeAttribute(null=True)
+    error_message = UnicodeAttribute(null=True)
+    report_key = UnicodeAttribute(null=True)
+    started_at = UTCDateTimeAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
+
+
+class ApiKeyItem(Model):
+    """API keys are looked up by their SHA-256 (the key itself is never stored); the creditor
+    is the item's value, the one table whose key cannot start with it."""
+
+    class Meta:
+        table_name = "saiken-api-keys"
+        region = "ap-northeast-1"
+
+    key_hash = UnicodeAttribute(hash_key=True)
+    creditor_id = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+    disabled = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute(null=True)
+
+
+ALL_TABLES: tuple[type[Model], ...] = (DebtorItem, ReceivableItem, IngestionRunItem, ApiKeyItem)
+STREAMED_TABLES: frozenset[type[Model]] = frozenset({ReceivableItem})
+
+
+def bind_tables(settings: Settings) -> None:
+    """Point the models at the configured tables and region (cold start, or a test's setup)."""
+    names: dict[type[Model], str] = {
+        DebtorItem: settings.debtors_table,
+        ReceivableItem: settings.receivables_table,
+        IngestionRunItem: settings.ingestion_runs_table,
+        ApiKeyItem: settings.api_keys_table,
+    }
+    for model, name in names.items():
+        model.Meta.table_name = name
+        model.Meta.region = settings.region
+        model._connection = None  # drop a connection bound to an old name/endpoint
+
+
+def create_tables(**kwargs: Any) -> None:
+    """Create every table (local stack and tests; the CDK stack creates them in AWS)."""
+    for model in ALL_TABLES:
+        if not model.exists():
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=False, **kwargs)

@@ -1,0 +1,17 @@
+"""Domain errors raised by repositories and services; handlers turn them into responses."""
+
+from __future__ import annotations
+
+
+class SaikenError(Exception):
+    code = "error"
+
+
+class NotFound(SaikenError):
+    code = "not_found"
+
+
+class ConcurrentUpdate(SaikenError):
+    """Someone else changed the item between our read and our write (optimistic locking)."""
+
+    code = "conflict"

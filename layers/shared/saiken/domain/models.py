@@ -1,0 +1,92 @@
+"""Debtors and receivables as the rest of the system sees them (persistence-agnostic)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from saiken.domain.status import ReceivableStatus
+
+
+class Debtor(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    creditor_id: str
+    debtor_id: str
+    name: str
+    name_kana: str | None = None
+    phone: str | None = Field(default=None, description="E.164")
+    email: str | None = None
+    postal_code: str | None = None
+    address: str | None = None
+    do_not_contact: bool = False
+    lawyer_retained: bool = False
+    opt_outs: list[str] = Field(default_factory=list, description="channels the debtor opted out of")
+    version: int | None = None
+    updated_at: datetime | None = None
+
+    def contact_fingerprint(self) -> str:
+        """Hash of the fields intake owns: an unchanged row must not rewrite the item."""
+        return _fingerprint(self.name, self.name_kana, self.phone, self.email, self.postal_code, self.address)
+
+
+class Receivable(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    creditor_id: str
+    receivable_id: str
+    debtor_id: str
+    amount: int = Field(gt=0, description="whole yen")
+    balance: int = Field(ge=0, description="whole yen still owed")
+    currency: str = "JPY"
+    due_date: date
+    status: ReceivableStatus = ReceivableStatus.OPEN
+    status_reason: str | None = None
+    segment: str | None = None
+    product: str | None = None
+    virtual_account: str | None = None
+    source: str | None = Field(default=None, description="file key or 'api'")
+    row_hash: str | None = None
+    version: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def terms_fingerprint(self) -> str:
+        return _fingerprint(
+            self.debtor_id, self.amount, self.due_date.isoformat(), self.segment, self.product, self.virtual_account
+        )
+
+
+def _fingerprint(*values: Any) -> str:
+    return hashlib.sha256(json.dumps(values, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+class IngestionState:
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED_DUPLICATE = "skipped_duplicate"
+
+
+class IngestionRun(BaseModel):
+    creditor_id: str
+    run_id: str
+    file_key: str
+    checksum: str | None = None
+    encoding: str | None = None
+    state: str = IngestionState.RUNNING
+    rows: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+    report_key: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None

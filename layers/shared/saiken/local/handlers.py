@@ -1,0 +1,48 @@
+"""Load the Lambda entry points from functions/<name>/handler.py, as Lambda would."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[4]
+FUNCTIONS_DIR = REPO_ROOT / "functions"
+
+
+@cache
+def load_module(name: str) -> ModuleType:
+    path = FUNCTIONS_DIR / name / "handler.py"
+    if not path.exists():
+        raise FileNotFoundError(f"no Lambda function {name!r} at {path}")
+    module_name = f"saiken_function_{name}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def handler(name: str) -> Callable[[dict[str, Any], Any], Any]:
+    return load_module(name).handler  # type: ignore[no-any-return]
+
+
+class LocalContext:
+    """The LambdaContext fields powertools reads."""
+
+    def __init__(self, function_name: str) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:ap-northeast-1:123456789012:function:{function_name}"
+        self.memory_limit_in_mb = 512
+        self.aws_request_id = "local"
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000

@@ -1,0 +1,1 @@
+"""Use cases: orchestrate the pure core through ports (repositories, object store, clock)."""

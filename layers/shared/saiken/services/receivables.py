@@ -1,0 +1,108 @@
+"""Receivables use cases behind the REST API and the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from saiken.domain.errors import ConcurrentUpdate, NotFound
+from saiken.domain.intake import UpsertOutcome
+from saiken.domain.models import Receivable
+from saiken.domain.status import OPERATOR_TARGETS, InvalidTransition, ReceivableStatus, transition
+from saiken.intake.fields import FieldIssue, ReceivableRow, validate_row
+from saiken.services.upsert import Upserter
+
+MAX_BATCH = 500
+MAX_ATTEMPTS = 5
+
+
+class ReceivableReader(Protocol):
+    def get(self, creditor_id: str, receivable_id: str) -> Receivable | None: ...
+    def save(self, receivable: Receivable) -> Receivable: ...
+    def list_for_debtor(self, creditor_id: str, debtor_id: str) -> list[Receivable]: ...
+    def list(
+        self, creditor_id: str, *, limit: int = 100, after: str | None = None, status: ReceivableStatus | None = None
+    ) -> tuple[list[Receivable], str | None]: ...
+
+
+@dataclass
+class ItemResult:
+    index: int
+    receivable_id: str | None
+    outcome: str | None = None  # created / updated / unchanged
+    errors: list[FieldIssue] = field(default_factory=list)
+
+
+@dataclass
+class ReceivableService:
+    repository: ReceivableReader
+    upserter: Upserter
+
+    def get(self, creditor_id: str, receivable_id: str) -> Receivable:
+        found = self.repository.get(creditor_id, receivable_id)
+        if found is None:
+            raise NotFound(f"receivable {receivable_id!r} not found")
+        return found
+
+    def list_for_debtor(self, creditor_id: str, debtor_id: str) -> list[Receivable]:
+        return self.repository.list_for_debtor(creditor_id, debtor_id)
+
+    def list(
+        self, creditor_id: str, *, limit: int = 100, after: str | None = None, status: ReceivableStatus | None = None
+    ) -> tuple[list[Receivable], str | None]:
+        return self.repository.list(creditor_id, limit=limit, after=after, status=status)
+
+    def upsert_many(self, creditor_id: str, items: Sequence[Mapping[str, Any]], source: str = "api") -> list[ItemResult]:
+        """Validate every item; write the valid ones; report each item's outcome or errors.
+
+        A bad item never blocks the good ones, and a receivable id repeated in one batch is
+        rejected the second time (as in a file).
+        """
+        if len(items) > MAX_BATCH:
+            raise ValueError(f"at most {MAX_BATCH} receivables per batch")
+        results: list[ItemResult] = []
+        valid: list[tuple[ItemResult, ReceivableRow]] = []
+        seen: set[str] = set()
+        for index, item in enumerate(items):
+            row, issues = validate_row(item)
+            rid = row.receivable_id if row else (str(item.get("receivable_id") or "") or None)
+            result = ItemResult(index, rid, errors=list(issues))
+            if rid and rid in seen:
+                result.errors.append(
+                    FieldIssue("receivable_id", "duplicate_receivable", f"receivable {rid!r} appears earlier in this batch")
+                )
+            if rid:
+                seen.add(rid)
+            results.append(result)
+            if row is not None and not result.errors:
+                valid.append((result, row))
+        if valid:
+            written = self.upserter.upsert(creditor_id, [row for _, row in valid], source=source)
+            for (result, _), outcome in zip(valid, written.outcomes, strict=True):
+                if outcome is None:
+                    result.errors.append(FieldIssue("receivable_id", "conflict", "changed concurrently; send it again"))
+                else:
+                    result.outcome = outcome.value
+        return results
+
+    def change_status(
+        self, creditor_id: str, receivable_id: str, target: ReceivableStatus, reason: str | None = None
+    ) -> Receivable:
+        """Operator status change (cancel, hold, dispute, release), re-applied on concurrent updates."""
+        if target not in OPERATOR_TARGETS:
+            allowed = ", ".join(sorted(s.value for s in OPERATOR_TARGETS))
+            raise InvalidTransition.not_settable(target, allowed)
+        for _ in range(MAX_ATTEMPTS):
+            current = self.get(creditor_id, receivable_id)
+            new_status = transition(current.status, target)
+            if new_status == current.status and current.status_reason == reason:
+                return current
+            try:
+                return self.repository.save(current.model_copy(update={"status": new_status, "status_reason": reason}))
+            except ConcurrentUpdate:
+                continue
+        raise ConcurrentUpdate(f"receivable {receivable_id!r} kept changing; try again")
+
+
+__all__ = ["MAX_BATCH", "ItemResult", "ReceivableService", "UpsertOutcome"]

@@ -1,0 +1,72 @@
+"""Cold-start factories: clients, repositories and services built once per process.
+
+Nothing here runs at import time, so tests can set the environment first and call
+``reset()`` between cases.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import boto3
+
+from saiken.adapters.objects import ObjectStore
+from saiken.adapters.repository import (
+    ApiKeyRepository,
+    DebtorRepository,
+    IngestionRunRepository,
+    ReceivableRepository,
+)
+from saiken.adapters.tables import bind_tables
+from saiken.services.ingest import IngestService
+from saiken.services.receivables import ReceivableService
+from saiken.services.upsert import Upserter
+from saiken.settings import Settings, get_settings
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    current = get_settings()
+    bind_tables(current)
+    return current
+
+
+@lru_cache(maxsize=1)
+def s3_client() -> Any:
+    return boto3.client("s3", region_name=settings().region)
+
+
+@lru_cache(maxsize=1)
+def object_store() -> ObjectStore:
+    return ObjectStore(s3_client(), settings().bucket)
+
+
+@lru_cache(maxsize=1)
+def upserter() -> Upserter:
+    settings()
+    return Upserter(ReceivableRepository(), DebtorRepository(), transaction_size=settings().batch_size)
+
+
+@lru_cache(maxsize=1)
+def ingest_service() -> IngestService:
+    return IngestService(upserter(), IngestionRunRepository(), object_store())
+
+
+@lru_cache(maxsize=1)
+def receivable_service() -> ReceivableService:
+    settings()
+    return ReceivableService(ReceivableRepository(), upserter())
+
+
+@lru_cache(maxsize=1)
+def api_keys() -> ApiKeyRepository:
+    settings()
+    return ApiKeyRepository()
+
+
+def reset() -> None:
+    """Forget every cached object (tests and the local stack switch endpoints)."""
+    for factory in (settings, s3_client, object_store, upserter, ingest_service, receivable_service, api_keys):
+        factory.cache_clear()
+    get_settings.cache_clear()
