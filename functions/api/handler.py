@@ -1,0 +1,142 @@
+"""REST API: push and read receivables. The creditor comes from the authorizer's context only."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import UnauthorizedError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from saiken import wiring
+from saiken.api.models import (
+    BatchIn,
+    BatchItemOut,
+    BatchOut,
+    ErrorBody,
+    ErrorOut,
+    FieldErrorOut,
+    ReceivableIn,
+    ReceivableOut,
+    ReceivablePage,
+    StatusChangeIn,
+    UpsertOut,
+)
+from saiken.domain.errors import ConcurrentUpdate, NotFound
+from saiken.domain.status import InvalidTransition, ReceivableStatus
+from saiken.observability import logger, metrics, tracer
+
+TITLE = "Saiken API"
+VERSION = "1.0.0"
+
+app = APIGatewayRestResolver(enable_validation=True)
+app.enable_swagger(path="/swagger", title=TITLE, version=VERSION)
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such receivable for this creditor", "content": {"application/json": {"model": ErrorOut}}},
+    422: {"description": "Invalid request", "content": {"application/json": {"model": ErrorOut}}},
+}
+
+
+def creditor_id() -> str:
+    """The tenant, from the Lambda authorizer's context; never from the request itself."""
+    authorizer = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    creditor = authorizer.get("creditor_id")
+    if not creditor:
+        raise UnauthorizedError("no creditor in the authorizer context")
+    logger.append_keys(creditor_id=creditor)
+    return str(creditor)
+
+
+def _error(status: int, code: str, message: str, errors: list[FieldErrorOut] | None = None) -> Response[Any]:
+    body = ErrorOut(error=ErrorBody(code=code, message=message, errors=errors or []))
+    return Response(status_code=status, content_type="application/json", body=body.model_dump_json())
+
+
+@app.exception_handler(NotFound)
+def _not_found(exc: NotFound) -> Response[Any]:
+    return _error(404, "not_found", str(exc))
+
+
+@app.exception_handler(InvalidTransition)
+def _invalid_transition(exc: InvalidTransition) -> Response[Any]:
+    return _error(409, "invalid_transition", str(exc))
+
+
+@app.exception_handler(ConcurrentUpdate)
+def _conflict(exc: ConcurrentUpdate) -> Response[Any]:
+    return _error(409, "conflict", str(exc))
+
+
+@app.exception_handler(RequestValidationError)
+def _invalid_request(exc: RequestValidationError) -> Response[Any]:
+    errors = [
+        FieldErrorOut(field=".".join(str(p) for p in e["loc"][1:]) or None, code=e["type"], message=e["msg"])
+        for e in exc.errors()
+    ]
+    return _error(422, "invalid_request", "the request does not match the API schema", errors)
+
+
+@app.post("/receivables", summary="Create or update one receivable", responses=ERRORS, tags=["receivables"])
+def upsert_receivable(item: Annotated[ReceivableIn, Body()]) -> Response[Any]:
+    [result] = wiring.receivable_service().upsert_many(creditor_id(), [item.model_dump(exclude_unset=True)])
+    if result.errors:
+        errors = [FieldErrorOut(field=e.field, code=e.code, message=e.message) for e in result.errors]
+        return _error(422, "invalid_receivable", "the receivable was not accepted", errors)
+    receivable = wiring.receivable_service().get(creditor_id(), str(result.receivable_id))
+    body = UpsertOut(outcome=result.outcome, receivable=ReceivableOut.of(receivable))  # type: ignore[arg-type]
+    status = 201 if result.outcome == "created" else 200
+    return Response(status_code=status, content_type="application/json", body=body.model_dump_json())
+
+
+@app.post("/receivables/batch", summary="Create or update up to 500 receivables", tags=["receivables"])
+def upsert_batch(batch: Annotated[BatchIn, Body()]) -> BatchOut:
+    items = [item.model_dump(exclude_unset=True) for item in batch.items]
+    results = wiring.receivable_service().upsert_many(creditor_id(), items)
+    rejected = sum(1 for r in results if r.errors)
+    return BatchOut(accepted=len(results) - rejected, rejected=rejected, results=[BatchItemOut.of(r) for r in results])
+
+
+@app.get("/receivables", summary="List the creditor's receivables", tags=["receivables"])
+def list_receivables(
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: Annotated[str | None, Query(description="last receivable_id of the previous page")] = None,
+    status: Annotated[ReceivableStatus | None, Query()] = None,
+) -> ReceivablePage:
+    items, next_after = wiring.receivable_service().list(creditor_id(), limit=limit, after=after, status=status)
+    return ReceivablePage(items=[ReceivableOut.of(r) for r in items], next_after=next_after)
+
+
+@app.get("/receivables/<receivable_id>", summary="Get one receivable", responses=ERRORS, tags=["receivables"])
+def get_receivable(receivable_id: Annotated[str, Path(max_length=64)]) -> ReceivableOut:
+    return ReceivableOut.of(wiring.receivable_service().get(creditor_id(), receivable_id))
+
+
+@app.get("/debtors/<debtor_id>/receivables", summary="A debtor's receivables, oldest due first", tags=["debtors"])
+def debtor_receivables(debtor_id: Annotated[str, Path(max_length=64)]) -> list[ReceivableOut]:
+    return [ReceivableOut.of(r) for r in wiring.receivable_service().list_for_debtor(creditor_id(), debtor_id)]
+
+
+@app.put(
+    "/receivables/<receivable_id>/status",
+    summary="Change a receivable's status (cancel, hold, dispute, release)",
+    responses={**ERRORS, 409: {"description": "Transition not allowed", "content": {"application/json": {"model": ErrorOut}}}},
+    tags=["receivables"],
+)
+def change_status(
+    receivable_id: Annotated[str, Path(max_length=64)], change: Annotated[StatusChangeIn, Body()]
+) -> ReceivableOut:
+    receivable = wiring.receivable_service().change_status(
+        creditor_id(), receivable_id, ReceivableStatus(change.status), change.reason
+    )
+    return ReceivableOut.of(receivable)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

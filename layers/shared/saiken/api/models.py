@@ -1,0 +1,125 @@
+"""API request/response models. Requests are loose on purpose: values are normalised and
+validated by the same intake core as CSV rows (saiken.intake.fields), so "¥12,000" or
+"令和8年12月10日" are accepted over the API exactly as in a file."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from saiken.domain.models import Receivable
+from saiken.services.receivables import MAX_BATCH, ItemResult
+
+
+class ReceivableIn(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "example": {
+                "debtor_id": "C000123",
+                "debtor_name": "山田 太郎",
+                "debtor_name_kana": "ヤマダ タロウ",
+                "phone": "090-1234-5678",
+                "email": "taro@example.jp",
+                "receivable_id": "INV-2026-0001",
+                "amount": 12000,
+                "due_date": "2026-12-10",
+                "product": "card",
+                "segment": "A",
+            }
+        },
+    )
+
+    debtor_id: str | None = Field(default=None, description="required; the creditor's debtor id")
+    debtor_name: str | None = Field(default=None, description="required; 氏名")
+    debtor_name_kana: str | None = None
+    phone: str | None = Field(default=None, description="Japanese number in any format; stored as E.164")
+    email: str | None = None
+    postal_code: str | None = None
+    address: str | None = None
+    receivable_id: str | None = Field(default=None, description="required; the creditor's receivable id")
+    amount: int | str | None = Field(default=None, description="required; positive whole yen (12000, '¥12,000')")
+    due_date: date | str | None = Field(default=None, description="required; 2026-12-10, 2026/12/10, 令和8年12月10日")
+    product: str | None = None
+    virtual_account: str | None = None
+    segment: str | None = None
+
+
+class BatchIn(BaseModel):
+    items: list[ReceivableIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class FieldErrorOut(BaseModel):
+    field: str | None
+    code: str
+    message: str
+
+
+class ReceivableOut(BaseModel):
+    receivable_id: str
+    debtor_id: str
+    amount: int
+    balance: int
+    currency: str
+    due_date: date
+    status: str
+    status_reason: str | None = None
+    segment: str | None = None
+    product: str | None = None
+    virtual_account: str | None = None
+    version: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @classmethod
+    def of(cls, receivable: Receivable) -> ReceivableOut:
+        return cls.model_validate(receivable.model_dump())
+
+
+class UpsertOut(BaseModel):
+    outcome: Literal["created", "updated", "unchanged"]
+    receivable: ReceivableOut
+
+
+class BatchItemOut(BaseModel):
+    index: int
+    receivable_id: str | None
+    outcome: Literal["created", "updated", "unchanged"] | None = None
+    errors: list[FieldErrorOut] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, result: ItemResult) -> BatchItemOut:
+        return cls(
+            index=result.index,
+            receivable_id=result.receivable_id,
+            outcome=result.outcome,  # type: ignore[arg-type]
+            errors=[FieldErrorOut(field=e.field, code=e.code, message=e.message) for e in result.errors],
+        )
+
+
+class BatchOut(BaseModel):
+    accepted: int
+    rejected: int
+    results: list[BatchItemOut]
+
+
+class ReceivablePage(BaseModel):
+    items: list[ReceivableOut]
+    next_after: str | None = Field(default=None, description="pass as ?after= for the next page")
+
+
+class StatusChangeIn(BaseModel):
+    status: Literal["open", "on_hold", "disputed", "cancelled"]
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    errors: list[FieldErrorOut] = Field(default_factory=list)
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
