@@ -1,0 +1,91 @@
+"""S3 ObjectCreated (incoming/*.csv|.tsv) -> ingest function; failures to a DLQ, with alarms."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_lambda as _lambda
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sqs as sqs
+from aws_cdk.aws_lambda_destinations import SqsDestination
+from constructs import Construct
+
+from infra.constants import INTAKE_PREFIX, INTAKE_SUFFIXES, METRICS_NAMESPACE, REPORTS_PREFIX, SERVICE
+from infra.function import SaikenFunction
+from infra.storage import Storage
+
+
+class Ingest(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, storage: Storage, layer: _lambda.ILayerVersion,
+        environment: dict[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letters = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        self.handler = SaikenFunction(
+            self,
+            "Ingest",
+            name="ingest",
+            layer=layer,
+            environment=environment,
+            description="Validates receivables files from S3 and upserts them",
+            timeout=Duration.minutes(15),
+            memory_size=1024,
+        )
+        function = self.handler.function
+        function.configure_async_invoke(
+            retry_attempts=2, max_event_age=Duration.hours(6), on_failure=SqsDestination(self.dead_letters)
+        )
+        self._grant(storage)
+        for suffix in INTAKE_SUFFIXES:
+            storage.bucket.add_event_notification(
+                s3.EventType.OBJECT_CREATED,
+                s3n.LambdaDestination(function),
+                s3.NotificationKeyFilter(prefix=INTAKE_PREFIX, suffix=suffix),
+            )
+        self.alarms = self._build_alarms()
+
+    def _grant(self, storage: Storage) -> None:
+        role = self.handler.role
+        storage.grant_objects(role, ["s3:GetObject"], f"{INTAKE_PREFIX}*", "config/*")
+        storage.grant_objects(role, ["s3:PutObject"], f"{REPORTS_PREFIX}*")
+        read_write = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+        storage.grant_items(role, storage.receivables, read_write)
+        storage.grant_items(role, storage.debtors, read_write)
+        storage.grant_items(role, storage.ingestion_runs, ["dynamodb:GetItem", "dynamodb:PutItem"])
+
+    def _build_alarms(self) -> list[cloudwatch.Alarm]:
+        function = self.handler.function
+        failed_runs = cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name="IngestionFailed",
+            dimensions_map={"service": SERVICE},
+            statistic="Sum",
+            period=Duration.minutes(5),
+        )
+        return [
+            cloudwatch.Alarm(
+                self, "Errors", metric=function.metric_errors(period=Duration.minutes(5)), threshold=1,
+                evaluation_periods=1, alarm_description="The ingest function raised (it will retry, then dead-letter)",
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            cloudwatch.Alarm(
+                self, "DeadLettered",
+                metric=self.dead_letters.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
+                threshold=1, evaluation_periods=1,
+                alarm_description="A receivables file could not be ingested after retries: see the DLQ",
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            cloudwatch.Alarm(
+                self, "FailedFiles", metric=failed_runs, threshold=1, evaluation_periods=1,
+                alarm_description="A creditor's file was rejected whole (missing column, not CSV, bad encoding)",
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+        ]

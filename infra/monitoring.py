@@ -1,0 +1,62 @@
+"""The ops dashboard and the alarm topic."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from infra.api import Api
+from infra.constants import METRICS_NAMESPACE, SERVICE
+from infra.ingest import Ingest
+
+
+class Monitoring(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, ingest: Ingest, api: Api) -> None:
+        super().__init__(scope, construct_id)
+        topic_key = kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns")
+        self.topic = sns.Topic(self, "Alarms", display_name="Saiken alarms", master_key=topic_key)
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EnforceTLS",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={"Bool": {"aws:SecureTransport": "false"}},
+            )
+        )
+        for alarm in [*ingest.alarms, api.server_errors]:
+            alarm.add_alarm_action(actions.SnsAction(self.topic))
+        self.dashboard = self._build_dashboard(ingest, api)
+
+    def _build_dashboard(self, ingest: Ingest, api: Api) -> cloudwatch.Dashboard:
+        def metric(name: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE, metric_name=name, dimensions_map={"service": SERVICE},
+                statistic="Sum", period=Duration.hours(1),
+            )
+
+        dashboard = cloudwatch.Dashboard(self, "Ops", dashboard_name="saiken-ops")
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Intake rows", left=[metric("RowsAccepted"), metric("RowsRejected")], width=12
+            ),
+            cloudwatch.GraphWidget(
+                title="Intake files",
+                left=[metric("IngestionCompleted"), metric("IngestionFailed"), metric("IngestionSkippedDuplicate")],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="API",
+                left=[api.rest_api.metric_count(), api.rest_api.metric_client_error(), api.rest_api.metric_server_error()],
+                right=[api.rest_api.metric_latency(statistic="p99")],
+                width=12,
+            ),
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=[*ingest.alarms, api.server_errors], width=12),
+        )
+        return dashboard

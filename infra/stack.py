@@ -1,0 +1,31 @@
+"""The stack only composes constructs; each construct owns its resources and grants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from constructs import Construct
+
+from infra.api import Api
+from infra.ingest import Ingest
+from infra.layer import SharedLayer
+from infra.monitoring import Monitoring
+from infra.storage import Storage
+
+
+class SaikenStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.storage = Storage(self, "Storage")
+        layer = SharedLayer(self, "Shared").layer
+        environment = {
+            "SAIKEN_DEBTORS_TABLE": self.storage.debtors.table_name,
+            "SAIKEN_RECEIVABLES_TABLE": self.storage.receivables.table_name,
+            "SAIKEN_INGESTION_RUNS_TABLE": self.storage.ingestion_runs.table_name,
+            "SAIKEN_API_KEYS_TABLE": self.storage.api_keys.table_name,
+            "SAIKEN_BUCKET": self.storage.bucket.bucket_name,
+        }
+        self.ingest = Ingest(self, "Intake", storage=self.storage, layer=layer, environment=environment)
+        self.api = Api(self, "Http", storage=self.storage, layer=layer, environment=environment)
+        self.monitoring = Monitoring(self, "Monitoring", ingest=self.ingest, api=self.api)
