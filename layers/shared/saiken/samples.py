@@ -21,6 +21,9 @@ GIVEN = [
 PLACES = ["東京都千代田区丸の内1-1-1", "大阪府大阪市北区梅田2-4-9", "千葉県千葉市美浜区中瀬1-5-1",
           "愛知県名古屋市中村区名駅4-7-1", "福岡県福岡市博多区博多駅前3-2-8", "北海道札幌市中央区北5条西2-5"]
 PRODUCTS = ["card", "loan", "subscription", "utility", "insurance"]
+# A creditor whose export uses its own headers: read with a mapping file (samples/globex/mapping.yaml).
+HEADERS_CUSTOM = ["お客様コード", "ご契約者名", "ご契約者名(カナ)", "ご連絡先電話", "ご連絡先メール", "〒", "ご住所",
+                  "ご請求No", "ご請求額(税込)", "お支払期限", "サービス", "専用振込口座", "区分"]
 HEADERS_JA = ["顧客番号", "氏名", "フリガナ", "携帯電話番号", "メールアドレス", "郵便番号", "住所",
               "請求番号", "請求金額", "支払期日", "商品区分", "バーチャル口座番号", "督促グループ"]
 
@@ -73,11 +76,12 @@ def generate_rows(
 
 def write_file(
     path: Path, count: int, *, encoding: str = "utf-8", seed: int = 7, prefix: str = "", bad_every: int = 0,
-    today: date | None = None,
+    today: date | None = None, headers: list[str] | None = None, delimiter: str = ",",
 ) -> Path:
+    """Write a sample file the way Excel exports it (CRLF, quoted where needed)."""
     buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(HEADERS_JA)
+    writer = csv.writer(buffer, lineterminator="\r\n", delimiter=delimiter)
+    writer.writerow(headers or HEADERS_JA)
     writer.writerows(generate_rows(count, seed=seed, prefix=prefix, bad_every=bad_every, today=today))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(buffer.getvalue().encode(encoding))

@@ -18,7 +18,6 @@ class Settings(BaseSettings):
     api_keys_table: str = "saiken-api-keys"
     bucket: str = "saiken-intake"
     region: str = Field(default="ap-northeast-1", validation_alias="AWS_REGION")
-    batch_size: int = Field(default=100, ge=1, le=100, description="items per DynamoDB transaction")
 
 
 @lru_cache(maxsize=1)

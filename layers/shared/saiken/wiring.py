@@ -45,7 +45,7 @@ def object_store() -> ObjectStore:
 @lru_cache(maxsize=1)
 def upserter() -> Upserter:
     settings()
-    return Upserter(ReceivableRepository(), DebtorRepository(), transaction_size=settings().batch_size)
+    return Upserter(ReceivableRepository(), DebtorRepository())
 
 
 @lru_cache(maxsize=1)

@@ -7,20 +7,23 @@ cannot reach another tenant's items.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
+from typing import TypeVar
 
-from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from saiken.adapters.tables import ApiKeyItem, DebtorItem, IngestionRunItem, ReceivableItem
 from saiken.domain.errors import ConcurrentUpdate
 from saiken.domain.models import Debtor, IngestionRun, Receivable
 from saiken.domain.status import ReceivableStatus
 
-TRANSACTION_LIMIT = 100
 BATCH_GET_LIMIT = 100
+WRITE_CONCURRENCY = 8  # conditional writes in flight per process
+
+
+T = TypeVar("T")
 
 
 def _now() -> datetime:
@@ -29,7 +32,7 @@ def _now() -> datetime:
 
 def _is_conditional_failure(exc: Exception) -> bool:
     text = f"{getattr(exc, 'cause_response_code', '')} {exc}"
-    return "ConditionalCheckFailed" in text or "TransactionCanceled" in text
+    return "ConditionalCheckFailed" in text
 
 
 # --- mapping ---------------------------------------------------------------------------
@@ -120,6 +123,15 @@ def _debtor_from_item(item: DebtorItem) -> Debtor:
     )
 
 
+_WRITERS = ThreadPoolExecutor(max_workers=WRITE_CONCURRENCY, thread_name_prefix="saiken-writer")
+
+
+def _in_parallel(save: Callable[[T], bool], items: Sequence[T]) -> list[bool]:
+    if len(items) <= 1:
+        return [save(item) for item in items]
+    return list(_WRITERS.map(save, items))
+
+
 def _chunks(items: Sequence[object], size: int) -> Iterator[Sequence[object]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -129,9 +141,6 @@ def _chunks(items: Sequence[object], size: int) -> Iterator[Sequence[object]]:
 
 
 class ReceivableRepository:
-    def __init__(self) -> None:
-        self._connection = Connection(region=ReceivableItem.Meta.region)
-
     def get(self, creditor_id: str, receivable_id: str) -> Receivable | None:
         try:
             return _receivable_from_item(ReceivableItem.get(creditor_id, receivable_id, consistent_read=True))
@@ -186,24 +195,23 @@ class ReceivableRepository:
             raise
         return _receivable_from_item(item)
 
-    def save_all(self, receivables: Sequence[Receivable]) -> None:
-        """All-or-nothing write of up to 100 receivables, each with its version check."""
-        now = _now()
+    def save_all(self, receivables: Sequence[Receivable]) -> list[bool]:
+        """Write each receivable with its own version check, a few at a time in parallel.
+
+        Items are independent, so no transaction: a conflict on one (False in the result)
+        does not hold back the others, and there is no 2x transactional write cost.
+        """
+        return _in_parallel(self._try_save, receivables)
+
+    def _try_save(self, receivable: Receivable) -> bool:
         try:
-            with TransactWrite(connection=self._connection) as transaction:
-                for receivable in receivables:
-                    update = {"updated_at": now, "created_at": receivable.created_at or now}
-                    transaction.save(_receivable_to_item(receivable.model_copy(update=update)))
-        except TransactWriteError as exc:
-            if _is_conditional_failure(exc):
-                raise ConcurrentUpdate("a receivable in the batch changed concurrently") from exc
-            raise
+            self.save(receivable)
+        except ConcurrentUpdate:
+            return False
+        return True
 
 
 class DebtorRepository:
-    def __init__(self) -> None:
-        self._connection = Connection(region=DebtorItem.Meta.region)
-
     def get(self, creditor_id: str, debtor_id: str) -> Debtor | None:
         try:
             return _debtor_from_item(DebtorItem.get(creditor_id, debtor_id, consistent_read=True))
@@ -228,16 +236,16 @@ class DebtorRepository:
             raise
         return _debtor_from_item(item)
 
-    def save_all(self, debtors: Sequence[Debtor]) -> None:
-        now = _now()
+    def save_all(self, debtors: Sequence[Debtor]) -> list[bool]:
+        """Each debtor with its own version check, in parallel; False where someone else won."""
+        return _in_parallel(self._try_save, debtors)
+
+    def _try_save(self, debtor: Debtor) -> bool:
         try:
-            with TransactWrite(connection=self._connection) as transaction:
-                for debtor in debtors:
-                    transaction.save(_debtor_to_item(debtor.model_copy(update={"updated_at": now})))
-        except TransactWriteError as exc:
-            if _is_conditional_failure(exc):
-                raise ConcurrentUpdate("a debtor in the batch changed concurrently") from exc
-            raise
+            self.save(debtor)
+        except ConcurrentUpdate:
+            return False
+        return True
 
 
 class IngestionRunRepository:

@@ -11,6 +11,7 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    JSONAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
@@ -100,6 +101,7 @@ class IngestionRunItem(Model):
     created = NumberAttribute(default=0)
     updated = NumberAttribute(default=0)
     unchanged = NumberAttribute(default=0)
+    error_counts = JSONAttribute(null=True)
     error_code = UnicodeAttribute(null=True)
     error_message = UnicodeAttribute(null=True)
     report_key = UnicodeAttribute(null=True)

@@ -85,6 +85,7 @@ class IngestionRun(BaseModel):
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    error_counts: dict[str, int] = Field(default_factory=dict, description="rejections per error code")
     error_code: str | None = None
     error_message: str | None = None
     report_key: str | None = None

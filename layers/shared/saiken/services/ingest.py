@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 import io
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -98,6 +99,7 @@ class IngestService:
         report = ErrorReportWriter(text)
         batch: list[AcceptedRow] = []
         counts = {"created": 0, "updated": 0, "unchanged": 0, "write_failed": 0}
+        error_counts: Counter[str] = Counter()
 
         def flush() -> None:
             if not batch:
@@ -106,6 +108,7 @@ class IngestService:
             for accepted, outcome in zip(batch, result.outcomes, strict=True):
                 if outcome is None:
                     counts["write_failed"] += 1
+                    error_counts["conflict"] += 1
                     report.write([_write_failed(accepted)])
                 else:
                     counts[outcome.value] += 1
@@ -121,6 +124,7 @@ class IngestService:
                         flush()
                 else:
                     report.write(outcome.errors)
+                    error_counts.update({e.code for e in outcome.errors})
             flush()
             state, error = IngestionState.COMPLETED, None
         except FileError as exc:
@@ -150,6 +154,7 @@ class IngestService:
                 "created": counts["created"],
                 "updated": counts["updated"],
                 "unchanged": counts["unchanged"],
+                "error_counts": dict(error_counts),
                 "error_code": error.code if error else None,
                 "error_message": error.message if error else None,
                 "finished_at": self.clock(),

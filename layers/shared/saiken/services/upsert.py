@@ -1,8 +1,8 @@
 """Batch upsert of debtors and receivables, shared by file intake and the REST API.
 
-Idempotent: an unchanged row writes nothing. Changed rows are written with a version check
-in transactions of up to 100 items; when someone else changed an item in between, the
-batch is retried item by item (re-read, merge, write), so a concurrent update is never lost.
+Idempotent: an unchanged row writes nothing. Each changed row is written with its own
+version check (optimistic locking); when someone else changed an item between our read and
+our write, that item is re-read, merged again and retried, so a concurrent update is never lost.
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ class ReceivableStore(Protocol):
     def get(self, creditor_id: str, receivable_id: str) -> Receivable | None: ...
     def get_many(self, creditor_id: str, receivable_ids: Sequence[str]) -> dict[str, Receivable]: ...
     def save(self, receivable: Receivable) -> Receivable: ...
-    def save_all(self, receivables: Sequence[Receivable]) -> None: ...
+    def save_all(self, receivables: Sequence[Receivable]) -> list[bool]: ...
 
 
 class DebtorStore(Protocol):
     def get(self, creditor_id: str, debtor_id: str) -> Debtor | None: ...
     def get_many(self, creditor_id: str, debtor_ids: Sequence[str]) -> dict[str, Debtor]: ...
     def save(self, debtor: Debtor) -> Debtor: ...
-    def save_all(self, debtors: Sequence[Debtor]) -> None: ...
+    def save_all(self, debtors: Sequence[Debtor]) -> list[bool]: ...
 
 
 @dataclass
@@ -45,7 +45,6 @@ class UpsertResult:
 class Upserter:
     receivables: ReceivableStore
     debtors: DebtorStore
-    transaction_size: int = 100
 
     def upsert(self, creditor_id: str, rows: Sequence[ReceivableRow], source: str) -> UpsertResult:
         """Rows must have distinct receivable ids (the intake reader guarantees it)."""
@@ -57,13 +56,9 @@ class Upserter:
         incoming = {row.debtor_id: debtor_from_row(creditor_id, row) for row in rows}
         existing = self.debtors.get_many(creditor_id, list(incoming))
         changed = [m for d in incoming.values() if (m := merge_debtor(existing.get(d.debtor_id), d)) is not None]
-        for start in range(0, len(changed), self.transaction_size):
-            chunk = changed[start : start + self.transaction_size]
-            try:
-                self.debtors.save_all(chunk)
-            except ConcurrentUpdate:
-                for debtor in chunk:
-                    self._retry_debtor(creditor_id, incoming[debtor.debtor_id])
+        for debtor, saved in zip(changed, self.debtors.save_all(changed), strict=True):
+            if not saved:
+                self._retry_debtor(creditor_id, incoming[debtor.debtor_id])
 
     def _retry_debtor(self, creditor_id: str, incoming: Debtor) -> None:
         for _ in range(MAX_ATTEMPTS):
@@ -84,13 +79,10 @@ class Upserter:
         merges = [merge_receivable(existing.get(r.receivable_id), r) for r in incoming]
         result = UpsertResult([m.outcome for m in merges])
         pending = [(i, m.receivable) for i, m in enumerate(merges) if m.outcome != UpsertOutcome.UNCHANGED]
-        for start in range(0, len(pending), self.transaction_size):
-            chunk = pending[start : start + self.transaction_size]
-            try:
-                self.receivables.save_all([r for _, r in chunk])
-            except ConcurrentUpdate:
-                for index, _ in chunk:
-                    result.outcomes[index] = self._retry_receivable(creditor_id, incoming[index])
+        saved = self.receivables.save_all([r for _, r in pending])
+        for (index, _), ok in zip(pending, saved, strict=True):
+            if not ok:
+                result.outcomes[index] = self._retry_receivable(creditor_id, incoming[index])
         return result
 
     def _retry_receivable(self, creditor_id: str, incoming: Receivable) -> UpsertOutcome | None:

@@ -1,0 +1,1 @@
+"""The `saiken` command (typer + rich). Never shipped to Lambda."""

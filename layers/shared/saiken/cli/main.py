@@ -1,0 +1,221 @@
+"""saiken: the command line for creditors' operators and developers."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from saiken.intake.mapping import ColumnMapping
+from saiken.intake.reader import FileError
+
+app = typer.Typer(help="Saiken: receivables management and automated dunning.", no_args_is_help=True)
+local_app = typer.Typer(help="The local stack: all of the AWS side on loopback (moto).", no_args_is_help=True)
+receivables_app = typer.Typer(help="Receivables on the local stack.", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys (stored hashed) on the local stack.", no_args_is_help=True)
+app.add_typer(local_app, name="local")
+app.add_typer(receivables_app, name="receivables")
+app.add_typer(apikey_app, name="apikey")
+
+console = Console()
+err = Console(stderr=True)
+
+MappingOption = Annotated[
+    Path | None, typer.Option("--mapping", exists=True, dir_okay=False, help="YAML: source header -> field, defaults")
+]
+
+
+def _load_mapping(path: Path | None) -> ColumnMapping | None:
+    if path is None:
+        return None
+    try:
+        return ColumnMapping.load(path)
+    except Exception as exc:  # noqa: BLE001 - any YAML or schema problem is the user's to fix
+        err.print(f"[red]mapping file {path}: {exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def validate(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or TSV file (UTF-8, BOM, CP932)")],
+    mapping: MappingOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object (the contract in the README)")] = False,
+) -> None:
+    """Check a receivables file without loading it anywhere. Exit 0 if it could be read, 2 if not."""
+    from saiken.cli.validate import validate_file
+
+    column_mapping = _load_mapping(mapping)
+    try:
+        result = validate_file(file, column_mapping, show_progress=not as_json)
+    except FileError as exc:
+        if as_json:
+            print(json.dumps(exc.as_dict(), ensure_ascii=False))
+        else:
+            err.print(f"[red]{file}: {exc.code}: {exc.message}[/red]")
+        raise typer.Exit(2) from exc
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+        return
+    console.print(
+        f"[bold]{file}[/bold] ({result['encoding']}): {result['rows']} rows, "
+        f"[green]{result['accepted']} accepted[/green], [red]{result['rejected']} rejected[/red]"
+    )
+    if result["errors"]:
+        table = Table("row", "line", "field", "code", "message", title="Rejected rows")
+        for e in result["errors"][:200]:
+            table.add_row(str(e["row"]), str(e["line"]), e["field"] or "-", e["code"], e["message"])
+        console.print(table)
+        if len(result["errors"]) > 200:
+            console.print(f"... and {len(result['errors']) - 200} more (use --json for all)")
+
+
+@local_app.command("up")
+def local_up(
+    port: Annotated[int, typer.Option(help="AWS endpoint port (moto server)")] = 4566,
+    api_port: Annotated[int, typer.Option(help="REST API port")] = 8080,
+    creditor: Annotated[list[str] | None, typer.Option(help="create an API key for this creditor (repeatable)")] = None,
+) -> None:
+    """Serve the AWS side on 127.0.0.1 and wire S3 -> ingest and HTTP -> API, until Ctrl-C."""
+    from saiken import wiring
+    from saiken.local.stack import STATE_FILE, IngestEvent, LocalStack
+
+    def report(event: IngestEvent) -> None:
+        if event.error:
+            console.print(f"[red]ingest {event.key}: {event.error}[/red]")
+        elif event.result:
+            r = event.result
+            console.print(
+                f"ingested {event.key}: {r['state']}, rows {r['rows']} = accepted {r['accepted']} + rejected "
+                f"{r['rejected']} (created {r['created']}, updated {r['updated']}, unchanged {r['unchanged']})"
+            )
+
+    stack = LocalStack(port=port, api_port=api_port, on_ingest=report).start()
+    stack.write_state()
+    console.print(f"AWS endpoint  {stack.endpoint}   (export AWS_ENDPOINT_URL={stack.endpoint})")
+    console.print(f"REST API      {stack.api_url}   (Authorization: Bearer <key>; docs at /swagger)")
+    console.print(f"bucket        s3://{wiring.settings().bucket}/incoming/<creditor>/receivables/")
+    for name in creditor or []:
+        key = _new_key(name)
+        wiring.api_keys().add(key, name, name="local up")
+        console.print(f"API key for {name}: {key}")
+    console.print(f"state written to {STATE_FILE}; Ctrl-C to stop")
+    try:
+        stack.run_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+        STATE_FILE.unlink(missing_ok=True)
+
+
+def _connect(endpoint: str | None) -> dict[str, Any]:
+    from saiken.local.stack import read_state, use_endpoint
+
+    try:
+        state = {"endpoint": endpoint} if endpoint else read_state()
+    except FileNotFoundError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    use_endpoint(state["endpoint"])
+    return state
+
+
+EndpointOption = Annotated[str | None, typer.Option(help="AWS endpoint (default: the running `saiken local up`)")]
+
+
+def _new_key(creditor: str) -> str:
+    return f"sk_{creditor}_{secrets.token_urlsafe(32)}"
+
+
+@apikey_app.command("create")
+def apikey_create(
+    creditor: Annotated[str, typer.Option(help="the creditor the key acts for")],
+    name: Annotated[str | None, typer.Option(help="a label for the key")] = None,
+    endpoint: EndpointOption = None,
+) -> None:
+    """Create an API key; it is printed once and stored only as a SHA-256 hash."""
+    from saiken import wiring
+
+    _connect(endpoint)
+    key = _new_key(creditor)
+    wiring.api_keys().add(key, creditor, name=name)
+    print(key)
+
+
+@app.command()
+def upload(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    creditor: Annotated[str, typer.Option(help="the creditor whose receivables these are")],
+    endpoint: EndpointOption = None,
+    wait: Annotated[float, typer.Option(help="seconds to wait for the ingestion result (0: don't)")] = 60.0,
+) -> None:
+    """Put a file into incoming/{creditor}/receivables/ like a creditor would, then show the result."""
+    from saiken.cli.upload import upload_file
+
+    _connect(endpoint)
+    run = upload_file(file, creditor, wait_seconds=wait, console=console)
+    if run is None:
+        if wait:
+            err.print("[yellow]uploaded; no ingestion result yet (is `saiken local up` running?)[/yellow]")
+            raise typer.Exit(1)
+        return
+    colour = "green" if run.state == "completed" else "red"
+    console.print(
+        f"[{colour}]{run.state}[/{colour}] {run.file_key}: rows {run.rows} = accepted {run.accepted} + rejected "
+        f"{run.rejected}; report s3://.../{run.report_key}"
+    )
+    if run.error_code:
+        err.print(f"[red]{run.error_code}: {run.error_message}[/red]")
+        raise typer.Exit(2)
+
+
+@receivables_app.command("list")
+def receivables_list(
+    creditor: Annotated[str, typer.Option(help="whose receivables")],
+    status: Annotated[str | None, typer.Option(help="only this status")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    endpoint: EndpointOption = None,
+) -> None:
+    """A creditor's receivables (first page)."""
+    from saiken import wiring
+    from saiken.domain.status import ReceivableStatus
+
+    _connect(endpoint)
+    wanted = ReceivableStatus(status) if status else None
+    items, _ = wiring.receivable_service().list(creditor, limit=limit, status=wanted)
+    if as_json:
+        print(json.dumps([r.model_dump(mode="json", exclude={"row_hash"}) for r in items], ensure_ascii=False))
+        return
+    table = Table("receivable", "debtor", "amount", "balance", "due", "status", "segment", title=f"{creditor}")
+    for r in items:
+        table.add_row(
+            r.receivable_id, r.debtor_id, f"¥{r.amount:,}", f"¥{r.balance:,}", r.due_date.isoformat(),
+            r.status.value, r.segment or "",
+        )
+    console.print(table)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="where to write the summary and reports")] = Path("demo-output"),
+) -> None:
+    """Run the main job on the embedded local AWS: ingest the sample files, push via the API, report."""
+    from saiken.cli.demo import run_demo
+
+    run_demo(out, console)
+
+
+def main() -> None:
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # the CLI prints its own summary
+    try:
+        app()
+    except BrokenPipeError:
+        sys.exit(0)

@@ -1,0 +1,178 @@
+"""The whole AWS side on loopback: moto server + the wiring Lambda would get from AWS.
+
+S3 -> ingest: the intake bucket notifies an SQS queue (moto builds the real S3 event);
+the router takes each event off the queue and calls functions/ingest/handler.py with it,
+exactly as the Lambda service would. HTTP -> API Gateway proxy event -> the API handler,
+behind the same authorizer (saiken.local.http).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from saiken import wiring
+from saiken.adapters.tables import create_tables
+from saiken.local.handlers import LocalContext, handler
+
+REGION = "ap-northeast-1"
+EVENTS_QUEUE = "saiken-local-s3-events"
+STATE_FILE = Path(".saiken") / "local.json"
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "Saiken",
+    "POWERTOOLS_SERVICE_NAME": "saiken",
+}
+
+
+def use_endpoint(endpoint: str) -> None:
+    """Point boto3 and pynamodb (and so every adapter) at a local endpoint."""
+    os.environ.update(FAKE_CREDENTIALS)
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    wiring.reset()
+
+
+@dataclass
+class IngestEvent:
+    key: str
+    result: dict[str, Any] | None = None
+    error: str | None = None
+
+
+@dataclass
+class LocalStack:
+    port: int = 0
+    api_port: int | None = None
+    on_ingest: Callable[[IngestEvent], None] | None = None
+    quiet: bool = True
+    endpoint: str = ""
+    api_url: str | None = None
+    _server: ThreadedMotoServer | None = None
+    _api: Any = None
+    _queue_url: str = ""
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    # -- lifecycle -----------------------------------------------------------------
+    def start(self) -> LocalStack:
+        if self.quiet:
+            logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request lines
+            warnings.filterwarnings("ignore", message="No application metrics to publish")
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=not self.quiet)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        use_endpoint(self.endpoint)
+        self._provision()
+        if self.api_port is not None:
+            from saiken.local.http import serve_api
+
+            self._api = serve_api(self.api_port)
+            self.api_url = f"http://127.0.0.1:{self._api.server_address[1]}"
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._api is not None:
+            self._api.shutdown()
+            self._api.server_close()
+        if self._server is not None:
+            self._server.stop()
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        wiring.reset()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _provision(self) -> None:
+        settings = wiring.settings()
+        create_tables()
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket=settings.bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3.put_public_access_block(
+            Bucket=settings.bucket,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+            },
+        )
+        sqs = boto3.client("sqs", region_name=REGION)
+        self._queue_url = sqs.create_queue(QueueName=EVENTS_QUEUE)["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        s3.put_bucket_notification_configuration(
+            Bucket=settings.bucket,
+            NotificationConfiguration={
+                "QueueConfigurations": [
+                    {
+                        "QueueArn": queue_arn,
+                        "Events": ["s3:ObjectCreated:*"],
+                        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "incoming/"}, {"Name": "suffix", "Value": suffix}]}},
+                    }
+                    for suffix in (".csv", ".tsv")
+                ]
+            },
+        )
+
+    # -- the S3 -> ingest wiring ---------------------------------------------------------
+    def pump(self) -> int:
+        """Deliver the S3 events waiting now; returns how many files were handed to ingest."""
+        sqs = boto3.client("sqs", region_name=REGION)
+        delivered = 0
+        while True:
+            messages = sqs.receive_message(QueueUrl=self._queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return delivered
+            for message in messages:
+                event = json.loads(message["Body"])
+                if "Records" in event:  # s3:TestEvent has none
+                    delivered += self._invoke_ingest(event)
+                sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _invoke_ingest(self, event: dict[str, Any]) -> int:
+        keys = [r["s3"]["object"]["key"] for r in event["Records"]]
+        try:
+            result = handler("ingest")(event, LocalContext("saiken-ingest"))
+            for run in result["runs"]:
+                if self.on_ingest:
+                    self.on_ingest(IngestEvent(run["file_key"], result=run))
+        except Exception as exc:  # noqa: BLE001 - the local Lambda service reports, like CloudWatch would
+            for key in keys:
+                if self.on_ingest:
+                    self.on_ingest(IngestEvent(key, error=f"{type(exc).__name__}: {exc}"))
+        return len(keys)
+
+    def run_forever(self, poll_seconds: float = 0.5) -> None:
+        while not self._stop.wait(poll_seconds):
+            self.pump()
+
+    def write_state(self, path: Path = STATE_FILE) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            json.dumps({"endpoint": self.endpoint, "api": self.api_url, "bucket": wiring.settings().bucket}, indent=2)
+        )
+
+
+def read_state(path: Path = STATE_FILE) -> dict[str, Any]:
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no local stack found ({path} is missing): start one with `saiken local up` in another terminal"
+        )
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
