@@ -59,7 +59,7 @@ def test_an_invalid_receivable_gets_every_error_by_field(lambda_context: Any) ->
     )
     assert status == 422
     codes = {(e["field"], e["code"]) for e in body["error"]["errors"]}
-    assert codes == {("amount", "invalid_amount"), ("due_date", "invalid_date")}
+    assert codes == {("amount", "invalid_amount"), ("due_date", "invalid_date"), (None, "no_contact")}
     assert call("GET", "/receivables/INV-1", context=lambda_context)[0] == 404  # nothing half-written
 
 

@@ -7,6 +7,7 @@ all three), so a file is never read whole and a long ASCII prefix does not fool 
 from __future__ import annotations
 
 import codecs
+import io
 from collections.abc import Iterable, Iterator
 from typing import Final
 
@@ -84,19 +85,24 @@ class AutoDecoder:
 
 
 def iter_lines(chunks: Iterable[bytes], decoder: AutoDecoder) -> Iterator[str]:
-    """Yield text lines with their line endings (so csv keeps newlines inside quoted fields)."""
+    """Yield text lines with their endings, split exactly as ``open(..., newline="")`` splits them
+    (what the csv module expects: quoted fields may span lines)."""
     pending = ""
     for chunk in chunks:
         text = pending + decoder.decode(chunk)
         if "\x00" in text:
             raise UndecodableError("the file contains NUL bytes: it is binary, not CSV text")
-        parts = text.split("\n")
-        pending = parts.pop()
-        for part in parts:
-            yield part + "\n"
+        if text.endswith("\r"):  # maybe the first half of \r\n: wait for the next chunk
+            text, pending = text[:-1], "\r"
+        else:
+            pending = ""
+        lines = io.StringIO(text, newline="").readlines()
+        if lines and not lines[-1].endswith(("\n", "\r")):
+            pending = lines.pop() + pending
+        yield from lines
     tail = pending + decoder.decode(b"", final=True)
     if tail:
-        yield tail
+        yield from io.StringIO(tail, newline="").readlines()
 
 
 def iter_chunks(stream: object, size: int = CHUNK_SIZE) -> Iterator[bytes]:

@@ -148,7 +148,7 @@ def normalize_phone(value: str) -> str:
         national = text[3:]
         if national.startswith("0"):
             national = national[1:]
-    elif text.startswith("0") and not text.startswith("00"):
+    elif text.startswith("0") and not text.startswith(("00", "010")):  # 010: Japan's international prefix
         national = text[1:]
     if national is not None and national.isdigit() and 9 <= len(national) <= 10 and national[0] != "0":
         if _valid_jp_shape(national[:JP_PREFIX_DIGITS], len(national)):

@@ -1,0 +1,87 @@
+"""`make bench`: intake throughput against a bare csv.reader on the same file, and handler import times.
+
+Figures are printed, never asserted: timing belongs in benchmarks, not in tests.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from saiken.intake import normalize
+from saiken.intake.decode import iter_chunks
+from saiken.intake.reader import ReceivableFileReader
+from saiken.samples import write_file
+
+ROOT = Path(__file__).resolve().parents[1]
+ROWS = int(os.environ.get("BENCH_ROWS", "100000"))
+REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
+
+
+def best_of(fn: Callable[[], int]) -> tuple[float, int]:
+    """The fastest of REPEAT runs (the least disturbed by the machine), and the row count."""
+    times, count = [], 0
+    for _ in range(REPEAT):
+        start = time.perf_counter()
+        count = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), count
+
+
+def bare_csv(path: Path) -> int:
+    with path.open(encoding="cp932", newline="") as handle:
+        return sum(1 for _ in csv.reader(handle)) - 1
+
+
+def intake_core(path: Path) -> int:
+    # Cold caches each run: no credit for phone numbers or emails seen in an earlier run.
+    normalize.normalize_phone.cache_clear()
+    normalize.normalize_email.cache_clear()
+    normalize._valid_jp_shape.cache_clear()
+    with path.open("rb") as handle:
+        reader = ReceivableFileReader(iter_chunks(handle), filename=path.name)
+        for _ in reader:
+            pass
+    assert reader.rows == reader.accepted + reader.rejected
+    return reader.rows
+
+
+def import_time(function: str) -> float:
+    code = (
+        "import time, sys; sys.path.insert(0, 'layers/shared'); t = time.perf_counter();"
+        f"from saiken.local.handlers import load_module; load_module({function!r});"
+        "print(time.perf_counter() - t)"
+    )
+    env = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "true", "AWS_DEFAULT_REGION": "ap-northeast-1"}
+    runs = [
+        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
+                             env=env).stdout)
+        for _ in range(5)
+    ]
+    return statistics.median(runs)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_file(Path(tmp) / "bench.csv", ROWS, encoding="cp932", seed=2026, bad_every=50)
+        size = path.stat().st_size
+        print(f"file: {ROWS:,} rows, {size / 1e6:.1f} MB, CP932, 13 columns, 2% bad rows (best of {REPEAT})")
+        bare_s, bare_rows = best_of(lambda: bare_csv(path))
+        core_s, core_rows = best_of(lambda: intake_core(path))
+    print(f"  bare csv.reader (decode + split)        {bare_rows / bare_s:>10,.0f} rows/s  ({bare_s:.2f} s)")
+    print(f"  intake core (decode+parse+validate+norm) {core_rows / core_s:>10,.0f} rows/s  ({core_s:.2f} s)")
+    print(f"  ratio core / bare                        {bare_s / core_s:>10.3f}  (target >= 0.100)")
+    print("handler import time (fresh interpreter, median of 5; cold-start proxy):")
+    for function in ("ingest", "api", "authorizer"):
+        print(f"  functions/{function}/handler.py  {import_time(function) * 1000:>7.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

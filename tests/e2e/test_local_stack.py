@@ -1,0 +1,73 @@
+"""The local stack as a user drives it: upload a file to S3, query it back over HTTP."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from rich.console import Console
+
+from saiken import wiring
+from saiken.cli.upload import upload_file
+from saiken.local.stack import LocalStack
+
+pytestmark = pytest.mark.e2e
+
+HEADER = "顧客番号,氏名,携帯電話番号,メールアドレス,請求番号,請求金額,支払期日\r\n"
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    local = LocalStack(api_port=0).start()
+    router = threading.Thread(target=local.run_forever, kwargs={"poll_seconds": 0.1}, daemon=True)
+    router.start()
+    try:
+        yield local
+    finally:
+        local.stop()
+        router.join(timeout=5)
+
+
+def api(stack: LocalStack, method: str, path: str, key: str | None, body: Any = None) -> requests.Response:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return requests.request(method, f"{stack.api_url}{path}", headers=headers, json=body, timeout=30)
+
+
+def test_upload_then_read_back_over_http(stack: LocalStack, tmp_path: Path) -> None:
+    wiring.api_keys().add("sk_e2e_acme", "acme")
+    wiring.api_keys().add("sk_e2e_globex", "globex")
+    file = tmp_path / "12月請求.csv"
+    file.write_bytes(
+        (HEADER + "C1,山田 太郎,090-1111-2222,,INV-1,\"￥12,000\",令和8年12月10日\r\n"
+         + "C1,山田 太郎,090-1111-2222,,INV-2,3300,2026/12/25\r\n"
+         + "C2,鈴木,,,INV-3,abc,2026-12-10\r\n").encode("cp932")
+    )
+
+    run = upload_file(file, "acme", wait_seconds=30, console=Console(quiet=True))
+
+    assert run is not None
+    assert (run.state, run.rows, run.accepted, run.rejected) == ("completed", 3, 2, 1)
+    response = api(stack, "GET", "/receivables/INV-1", "sk_e2e_acme")
+    assert response.status_code == 200
+    assert response.json()["amount"] == 12000 and response.json()["due_date"] == "2026-12-10"
+    listed = api(stack, "GET", "/debtors/C1/receivables", "sk_e2e_acme").json()
+    assert [r["receivable_id"] for r in listed] == ["INV-1", "INV-2"]
+    assert api(stack, "GET", "/receivables/INV-1", "sk_e2e_globex").status_code == 404
+    assert api(stack, "GET", "/receivables/INV-1", None).status_code == 401
+    assert api(stack, "GET", "/receivables/INV-1", "sk_nobody").status_code == 403
+
+
+def test_push_over_http_and_cancel(stack: LocalStack) -> None:
+    wiring.api_keys().add("sk_e2e_push", "pushco")
+    item = {"debtor_id": "P1", "debtor_name": "佐藤", "email": "sato@example.jp", "receivable_id": "P-1",
+            "amount": 5000, "due_date": "2026-12-31"}
+    created = api(stack, "POST", "/receivables", "sk_e2e_push", item)
+    assert created.status_code == 201
+    cancelled = api(stack, "PUT", "/receivables/P-1/status", "sk_e2e_push", {"status": "cancelled"})
+    assert (cancelled.status_code, cancelled.json()["status"]) == (200, "cancelled")
+    swagger = api(stack, "GET", "/swagger?format=json", "sk_e2e_push")
+    assert swagger.status_code == 200 and "/receivables/batch" in swagger.json()["paths"]
