@@ -61,8 +61,11 @@ def import_time(function: str) -> float:
     )
     env = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "true", "AWS_DEFAULT_REGION": "ap-northeast-1"}
     runs = [
-        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
-                             env=env).stdout)
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT, env=env
+            ).stdout
+        )
         for _ in range(5)
     ]
     return statistics.median(runs)

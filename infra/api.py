@@ -18,17 +18,33 @@ from infra.storage import Storage
 
 class Api(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, storage: Storage, layer: _lambda.ILayerVersion,
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        storage: Storage,
+        layer: _lambda.ILayerVersion,
         environment: dict[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
         self.handler = SaikenFunction(
-            self, "Api", name="api", layer=layer, environment=environment,
-            description="Saiken REST API (receivables)", timeout=Duration.seconds(29),
+            self,
+            "Api",
+            name="api",
+            layer=layer,
+            environment=environment,
+            description="Saiken REST API (receivables)",
+            timeout=Duration.seconds(29),
         )
         self.authorizer_function = SaikenFunction(
-            self, "Authorizer", name="authorizer", layer=layer, environment=environment,
-            description="Maps an API key to its creditor", timeout=Duration.seconds(10), memory_size=256,
+            self,
+            "Authorizer",
+            name="authorizer",
+            layer=layer,
+            environment=environment,
+            description="Maps an API key to its creditor",
+            timeout=Duration.seconds(10),
+            memory_size=256,
         )
         self._grant(storage)
         self.access_logs = logs.LogGroup(
@@ -63,15 +79,24 @@ class Api(Construct):
                 throttling_burst_limit=200,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
                 access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=False, http_method=True, ip=True, protocol=True, request_time=True,
-                    resource_path=True, response_length=True, status=True, user=True,
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
                 ),
             ),
         )
         self.server_errors = cloudwatch.Alarm(
-            self, "ServerErrors",
+            self,
+            "ServerErrors",
             metric=self.rest_api.metric_server_error(period=Duration.minutes(5)),
-            threshold=5, evaluation_periods=1,
+            threshold=5,
+            evaluation_periods=1,
             alarm_description="The API answered 5xx",
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
@@ -80,7 +105,7 @@ class Api(Construct):
 
     def _grant(self, storage: Storage) -> None:
         role = self.handler.role
-        storage.grant_items(role, storage.receivables, READ_WRITE + ["dynamodb:Query"], indexes=["by_debtor"])
+        storage.grant_items(role, storage.receivables, [*READ_WRITE, "dynamodb:Query"], indexes=["by_debtor"])
         storage.grant_items(role, storage.debtors, READ_WRITE)
         storage.grant_items(self.authorizer_function.role, storage.api_keys, ["dynamodb:GetItem"])
 
@@ -123,8 +148,10 @@ class Api(Construct):
             ],
         )
         wafv2.CfnWebACLAssociation(
-            self, "FirewallAssociation",
-            resource_arn=self.rest_api.deployment_stage.stage_arn, web_acl_arn=acl.attr_arn,
+            self,
+            "FirewallAssociation",
+            resource_arn=self.rest_api.deployment_stage.stage_arn,
+            web_acl_arn=acl.attr_arn,
         )
         return acl
 

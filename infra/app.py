@@ -15,7 +15,6 @@ import aws_cdk as cdk  # noqa: E402
 from infra.nag import apply_nag  # noqa: E402
 from infra.stack import SaikenStack  # noqa: E402
 
-
 FEATURE_FLAGS: dict[str, object] = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
 
 
@@ -26,7 +25,8 @@ def build_app(context: dict[str, object] | None = None, outdir: str | None = Non
         app,
         "Saiken",
         env=cdk.Environment(
-            account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION", "ap-northeast-1")
+            account=os.environ.get("CDK_DEFAULT_ACCOUNT"),
+            region=os.environ.get("CDK_DEFAULT_REGION", "ap-northeast-1"),
         ),
         description="Saiken: receivables management and automated dunning",
     )

@@ -26,7 +26,7 @@ class SaikenFunction(Construct):
         layer: _lambda.ILayerVersion,
         environment: dict[str, str],
         description: str,
-        timeout: Duration = Duration.seconds(30),
+        timeout: Duration | None = None,
         memory_size: int = 512,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -54,7 +54,7 @@ class SaikenFunction(Construct):
             layers=[layer],
             role=self.role,
             log_group=self.log_group,
-            timeout=timeout,
+            timeout=timeout or Duration.seconds(30),
             memory_size=memory_size,
             tracing=_lambda.Tracing.ACTIVE,
             description=description,

@@ -18,7 +18,12 @@ from infra.storage import Storage
 
 class Ingest(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, storage: Storage, layer: _lambda.ILayerVersion,
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        storage: Storage,
+        layer: _lambda.ILayerVersion,
         environment: dict[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
@@ -72,19 +77,29 @@ class Ingest(Construct):
         )
         return [
             cloudwatch.Alarm(
-                self, "Errors", metric=function.metric_errors(period=Duration.minutes(5)), threshold=1,
-                evaluation_periods=1, alarm_description="The ingest function raised (it will retry, then dead-letter)",
+                self,
+                "Errors",
+                metric=function.metric_errors(period=Duration.minutes(5)),
+                threshold=1,
+                evaluation_periods=1,
+                alarm_description="The ingest function raised (it will retry, then dead-letter)",
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
             cloudwatch.Alarm(
-                self, "DeadLettered",
+                self,
+                "DeadLettered",
                 metric=self.dead_letters.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
-                threshold=1, evaluation_periods=1,
+                threshold=1,
+                evaluation_periods=1,
                 alarm_description="A receivables file could not be ingested after retries: see the DLQ",
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
             cloudwatch.Alarm(
-                self, "FailedFiles", metric=failed_runs, threshold=1, evaluation_periods=1,
+                self,
+                "FailedFiles",
+                metric=failed_runs,
+                threshold=1,
+                evaluation_periods=1,
                 alarm_description="A creditor's file was rejected whole (missing column, not CSV, bad encoding)",
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),

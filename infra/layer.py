@@ -34,10 +34,22 @@ def build_layer(output: Path, python_version: str = LAMBDA_PYTHON) -> None:
     target.mkdir(parents=True, exist_ok=True)
     subprocess.run(  # noqa: S603 - fixed argv, no shell
         [
-            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--platform", "manylinux2014_aarch64", "--implementation", "cp",
-            "--python-version", python_version, "--only-binary=:all:",
-            "--target", str(target), *runtime_requirements(),
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--platform",
+            "manylinux2014_aarch64",
+            "--implementation",
+            "cp",
+            "--python-version",
+            python_version,
+            "--only-binary=:all:",
+            "--target",
+            str(target),
+            *runtime_requirements(),
         ],
         check=True,
     )
@@ -45,7 +57,8 @@ def build_layer(output: Path, python_version: str = LAMBDA_PYTHON) -> None:
         if name.name.split("-")[0].split(".")[0] in PROVIDED_BY_RUNTIME:
             shutil.rmtree(name, ignore_errors=True)
     shutil.copytree(
-        PACKAGE, target / "saiken",
+        PACKAGE,
+        target / "saiken",
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", *NOT_SHIPPED),
         dirs_exist_ok=True,
     )

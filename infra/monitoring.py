@@ -37,8 +37,11 @@ class Monitoring(Construct):
     def _build_dashboard(self, ingest: Ingest, api: Api) -> cloudwatch.Dashboard:
         def metric(name: str) -> cloudwatch.Metric:
             return cloudwatch.Metric(
-                namespace=METRICS_NAMESPACE, metric_name=name, dimensions_map={"service": SERVICE},
-                statistic="Sum", period=Duration.hours(1),
+                namespace=METRICS_NAMESPACE,
+                metric_name=name,
+                dimensions_map={"service": SERVICE},
+                statistic="Sum",
+                period=Duration.hours(1),
             )
 
         dashboard = cloudwatch.Dashboard(self, "Ops", dashboard_name="saiken-ops")
@@ -48,12 +51,20 @@ class Monitoring(Construct):
             ),
             cloudwatch.GraphWidget(
                 title="Intake files",
-                left=[metric("IngestionCompleted"), metric("IngestionFailed"), metric("IngestionSkippedDuplicate")],
+                left=[
+                    metric("IngestionCompleted"),
+                    metric("IngestionFailed"),
+                    metric("IngestionSkippedDuplicate"),
+                ],
                 width=12,
             ),
             cloudwatch.GraphWidget(
                 title="API",
-                left=[api.rest_api.metric_count(), api.rest_api.metric_client_error(), api.rest_api.metric_server_error()],
+                left=[
+                    api.rest_api.metric_count(),
+                    api.rest_api.metric_client_error(),
+                    api.rest_api.metric_server_error(),
+                ],
                 right=[api.rest_api.metric_latency(statistic="p99")],
                 width=12,
             ),

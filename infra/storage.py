@@ -10,9 +10,9 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 from pynamodb.attributes import NumberAttribute
 from pynamodb.models import Model
+from saiken.adapters.tables import ALL_TABLES, ApiKeyItem, DebtorItem, IngestionRunItem, ReceivableItem
 
 from infra.constants import INTAKE_PREFIX, REPORT_RETENTION_DAYS, REPORTS_PREFIX
-from saiken.adapters.tables import ALL_TABLES, ApiKeyItem, DebtorItem, IngestionRunItem, ReceivableItem
 
 
 def _attribute(model: type[Model], name: str) -> dynamodb.Attribute:
@@ -36,8 +36,12 @@ class Storage(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         self.key = kms.Key(
-            self, "DataKey", enable_key_rotation=True, alias="alias/saiken-data",
-            description="Encrypts Saiken's tables and intake bucket", removal_policy=RemovalPolicy.RETAIN,
+            self,
+            "DataKey",
+            enable_key_rotation=True,
+            alias="alias/saiken-data",
+            description="Encrypts Saiken's tables and intake bucket",
+            removal_policy=RemovalPolicy.RETAIN,
         )
         self.tables: dict[type[Model], dynamodb.Table] = {model: self._build_table(model) for model in ALL_TABLES}
         self.debtors = self.tables[DebtorItem]
@@ -124,13 +128,18 @@ class Storage(Construct):
             server_access_logs_prefix="intake/",
             lifecycle_rules=[
                 s3.LifecycleRule(
-                    id="expire-reports", prefix=REPORTS_PREFIX, expiration=Duration.days(REPORT_RETENTION_DAYS)
+                    id="expire-reports",
+                    prefix=REPORTS_PREFIX,
+                    expiration=Duration.days(REPORT_RETENTION_DAYS),
                 ),
                 s3.LifecycleRule(
                     id="archive-incoming",
                     prefix=INTAKE_PREFIX,
                     transitions=[
-                        s3.Transition(storage_class=s3.StorageClass.INFREQUENT_ACCESS, transition_after=Duration.days(30))
+                        s3.Transition(
+                            storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                            transition_after=Duration.days(30),
+                        )
                     ],
                 ),
                 s3.LifecycleRule(id="old-versions", noncurrent_version_expiration=Duration.days(30)),

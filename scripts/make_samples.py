@@ -48,11 +48,26 @@ def write_update(path: Path) -> None:
 
 
 def main() -> None:
-    write_file(SAMPLES / "acme" / "receivables_2026-12_sjis.csv", 600, encoding="cp932", seed=11,
-               prefix="A", bad_every=23, today=TODAY)
+    write_file(
+        SAMPLES / "acme" / "receivables_2026-12_sjis.csv",
+        600,
+        encoding="cp932",
+        seed=11,
+        prefix="A",
+        bad_every=23,
+        today=TODAY,
+    )
     write_update(SAMPLES / "acme" / "receivables_2026-12_update.tsv")
-    write_file(SAMPLES / "globex" / "請求データ_2026-12.csv", 450, encoding="utf-8-sig", seed=23,
-               prefix="G", bad_every=31, today=TODAY, headers=HEADERS_CUSTOM)
+    write_file(
+        SAMPLES / "globex" / "請求データ_2026-12.csv",
+        450,
+        encoding="utf-8-sig",
+        seed=23,
+        prefix="G",
+        bad_every=31,
+        today=TODAY,
+        headers=HEADERS_CUSTOM,
+    )
     (SAMPLES / "globex" / "mapping.yaml").write_text(MAPPING, encoding="utf-8")
     print(f"wrote samples under {SAMPLES}")
 

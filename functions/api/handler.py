@@ -8,9 +8,9 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import UnauthorizedError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from saiken import wiring
 from saiken.api.models import (
     BatchIn,
@@ -35,8 +35,11 @@ VERSION = "1.0.0"
 app = APIGatewayRestResolver(enable_validation=True)
 app.enable_swagger(path="/swagger", title=TITLE, version=VERSION)
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such receivable for this creditor", "content": {"application/json": {"model": ErrorOut}}},
+ERRORS: dict[int, OpenAPIResponse] = {
+    404: {
+        "description": "No such receivable for this creditor",
+        "content": {"application/json": {"model": ErrorOut}},
+    },
     422: {"description": "Invalid request", "content": {"application/json": {"model": ErrorOut}}},
 }
 
@@ -87,7 +90,7 @@ def upsert_receivable(item: Annotated[ReceivableIn, Body()]) -> Response[Any]:
         errors = [FieldErrorOut(field=e.field, code=e.code, message=e.message) for e in result.errors]
         return _error(422, "invalid_receivable", "the receivable was not accepted", errors)
     receivable = wiring.receivable_service().get(creditor_id(), str(result.receivable_id))
-    body = UpsertOut(outcome=result.outcome, receivable=ReceivableOut.of(receivable))  # type: ignore[arg-type]
+    body = UpsertOut(outcome=result.outcome, receivable=ReceivableOut.of(receivable))
     status = 201 if result.outcome == "created" else 200
     return Response(status_code=status, content_type="application/json", body=body.model_dump_json())
 
@@ -96,7 +99,7 @@ def upsert_receivable(item: Annotated[ReceivableIn, Body()]) -> Response[Any]:
 def upsert_batch(batch: Annotated[BatchIn, Body()]) -> BatchOut:
     items = [item.model_dump(exclude_unset=True) for item in batch.items]
     results = wiring.receivable_service().upsert_many(creditor_id(), items)
-    rejected = sum(1 for r in results if r.errors)
+    rejected = sum(bool(r.errors) for r in results)
     return BatchOut(accepted=len(results) - rejected, rejected=rejected, results=[BatchItemOut.of(r) for r in results])
 
 
@@ -106,7 +109,7 @@ def list_receivables(
     after: Annotated[str | None, Query(description="last receivable_id of the previous page")] = None,
     status: Annotated[ReceivableStatus | None, Query()] = None,
 ) -> ReceivablePage:
-    items, next_after = wiring.receivable_service().list(creditor_id(), limit=limit, after=after, status=status)
+    items, next_after = wiring.receivable_service().page(creditor_id(), limit=limit, after=after, status=status)
     return ReceivablePage(items=[ReceivableOut.of(r) for r in items], next_after=next_after)
 
 
@@ -123,7 +126,10 @@ def debtor_receivables(debtor_id: Annotated[str, Path(max_length=64)]) -> list[R
 @app.put(
     "/receivables/<receivable_id>/status",
     summary="Change a receivable's status (cancel, hold, dispute, release)",
-    responses={**ERRORS, 409: {"description": "Transition not allowed", "content": {"application/json": {"model": ErrorOut}}}},
+    responses={
+        **ERRORS,
+        409: {"description": "Transition not allowed", "content": {"application/json": {"model": ErrorOut}}},
+    },
     tags=["receivables"],
 )
 def change_status(

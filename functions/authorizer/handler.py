@@ -10,7 +10,6 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerTokenEvent,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from saiken import wiring
 from saiken.observability import logger
 
@@ -22,7 +21,7 @@ BEARER = "Bearer "
 def handler(event: APIGatewayAuthorizerTokenEvent, context: LambdaContext) -> dict[str, Any]:
     token = event.authorization_token or ""
     if not token.startswith(BEARER) or len(token) <= len(BEARER):
-        raise Exception("Unauthorized")  # noqa: TRY002 - API Gateway maps exactly this message to 401
+        raise Exception("Unauthorized")
     arn = event.parsed_arn
     creditor = wiring.api_keys().creditor_for(token[len(BEARER) :].strip())
     policy = APIGatewayAuthorizerResponse(

@@ -8,7 +8,6 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from saiken import wiring
 from saiken.domain.models import IngestionState
 from saiken.observability import logger, metrics, tracer
@@ -22,7 +21,17 @@ _RUN_METRIC = {
     IngestionState.RUNNING: "IngestionRunning",
 }
 # Counts and ids only: no names, phones or emails ever reach the logs.
-_LOGGED_RUN_FIELDS = {"run_id", "state", "rows", "accepted", "rejected", "created", "updated", "unchanged", "error_code"}
+_LOGGED_RUN_FIELDS = {
+    "run_id",
+    "state",
+    "rows",
+    "accepted",
+    "rejected",
+    "created",
+    "updated",
+    "unchanged",
+    "error_code",
+}
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 import requests
 from rich.console import Console
-
 from saiken import wiring
 from saiken.cli.upload import upload_file
 from saiken.local.stack import LocalStack
@@ -42,9 +41,12 @@ def test_upload_then_read_back_over_http(stack: LocalStack, tmp_path: Path) -> N
     wiring.api_keys().add("sk_e2e_globex", "globex")
     file = tmp_path / "12月請求.csv"
     file.write_bytes(
-        (HEADER + "C1,山田 太郎,090-1111-2222,,INV-1,\"￥12,000\",令和8年12月10日\r\n"
-         + "C1,山田 太郎,090-1111-2222,,INV-2,3300,2026/12/25\r\n"
-         + "C2,鈴木,,,INV-3,abc,2026-12-10\r\n").encode("cp932")
+        (
+            HEADER
+            + 'C1,山田 太郎,090-1111-2222,,INV-1,"￥12,000",令和8年12月10日\r\n'
+            + "C1,山田 太郎,090-1111-2222,,INV-2,3300,2026/12/25\r\n"
+            + "C2,鈴木,,,INV-3,abc,2026-12-10\r\n"
+        ).encode("cp932")
     )
 
     run = upload_file(file, "acme", wait_seconds=30, console=Console(quiet=True))
@@ -63,8 +65,14 @@ def test_upload_then_read_back_over_http(stack: LocalStack, tmp_path: Path) -> N
 
 def test_push_over_http_and_cancel(stack: LocalStack) -> None:
     wiring.api_keys().add("sk_e2e_push", "pushco")
-    item = {"debtor_id": "P1", "debtor_name": "佐藤", "email": "sato@example.jp", "receivable_id": "P-1",
-            "amount": 5000, "due_date": "2026-12-31"}
+    item = {
+        "debtor_id": "P1",
+        "debtor_name": "佐藤",
+        "email": "sato@example.jp",
+        "receivable_id": "P-1",
+        "amount": 5000,
+        "due_date": "2026-12-31",
+    }
     created = api(stack, "POST", "/receivables", "sk_e2e_push", item)
     assert created.status_code == 201
     cancelled = api(stack, "PUT", "/receivables/P-1/status", "sk_e2e_push", {"status": "cancelled"})

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
-
 from saiken.adapters.tables import ALL_TABLES
 
 pytestmark = pytest.mark.infra
@@ -27,14 +26,20 @@ def test_synth_passes_cdk_nag_with_every_acknowledgement_reasoned(template_json:
     assert all(len(reason) > 40 for reason in ACKNOWLEDGED.values())
 
 
-def test_tables_have_exactly_the_keys_and_indexes_of_the_pynamodb_models(template_json: dict[str, Any]) -> None:
+def test_tables_have_exactly_the_keys_and_indexes_of_the_pynamodb_models(
+    template_json: dict[str, Any],
+) -> None:
     def canonical(key_schema: list[dict[str, str]], attributes: list[dict[str, str]], gsis: list[Any]) -> str:
         return json.dumps(
             {
                 "keys": sorted((k["AttributeName"], k["KeyType"]) for k in key_schema),
                 "attributes": sorted((a["AttributeName"], a["AttributeType"]) for a in attributes),
                 "indexes": sorted(
-                    (g["name"], sorted((k["AttributeName"], k["KeyType"]) for k in g["keys"]), g["projection"])
+                    (
+                        g["name"],
+                        sorted((k["AttributeName"], k["KeyType"]) for k in g["keys"]),
+                        g["projection"],
+                    )
                     for g in gsis
                 ),
             }
@@ -45,7 +50,11 @@ def test_tables_have_exactly_the_keys_and_indexes_of_the_pynamodb_models(templat
             s["key_schema"],
             s["attribute_definitions"],
             [
-                {"name": g["index_name"], "keys": g["key_schema"], "projection": g["projection"]["ProjectionType"]}
+                {
+                    "name": g["index_name"],
+                    "keys": g["key_schema"],
+                    "projection": g["projection"]["ProjectionType"],
+                }
                 for g in s["global_secondary_indexes"]
             ],
         )
@@ -56,7 +65,11 @@ def test_tables_have_exactly_the_keys_and_indexes_of_the_pynamodb_models(templat
             p["KeySchema"],
             p["AttributeDefinitions"],
             [
-                {"name": g["IndexName"], "keys": g["KeySchema"], "projection": g["Projection"]["ProjectionType"]}
+                {
+                    "name": g["IndexName"],
+                    "keys": g["KeySchema"],
+                    "projection": g["Projection"]["ProjectionType"],
+                }
                 for g in p.get("GlobalSecondaryIndexes", [])
             ],
         )
@@ -65,7 +78,9 @@ def test_tables_have_exactly_the_keys_and_indexes_of_the_pynamodb_models(templat
     assert from_stack == from_models
 
 
-def test_tables_are_encrypted_with_pitr_and_the_receivables_stream(template: Any, template_json: dict[str, Any]) -> None:
+def test_tables_are_encrypted_with_pitr_and_the_receivables_stream(
+    template: Any, template_json: dict[str, Any]
+) -> None:
     tables = resources(template_json, "AWS::DynamoDB::Table")
     assert len(tables) == len(ALL_TABLES)
     for table in tables.values():
@@ -83,11 +98,16 @@ def test_buckets_block_public_access_and_require_tls(template: Any, template_jso
     assert len(buckets) == 2
     for bucket in buckets.values():
         assert bucket["Properties"]["PublicAccessBlockConfiguration"] == {
-            "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
         }
     policies = resources(template_json, "AWS::S3::BucketPolicy")
     denies_plain_http = [
-        s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]
+        s
+        for p in policies.values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
         if s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
     ]
     assert len(denies_plain_http) == 2
@@ -112,9 +132,19 @@ def test_ingest_is_triggered_by_csv_and_tsv_under_incoming(template: Any) -> Non
         {
             "NotificationConfiguration": {
                 "LambdaFunctionConfigurations": [
-                    Match.object_like({"Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": [
-                        {"Name": "suffix", "Value": suffix}, {"Name": "prefix", "Value": "incoming/"}
-                    ]}}})
+                    Match.object_like(
+                        {
+                            "Events": ["s3:ObjectCreated:*"],
+                            "Filter": {
+                                "Key": {
+                                    "FilterRules": [
+                                        {"Name": "suffix", "Value": suffix},
+                                        {"Name": "prefix", "Value": "incoming/"},
+                                    ]
+                                }
+                            },
+                        }
+                    )
                     for suffix in (".csv", ".tsv")
                 ]
             }
@@ -124,7 +154,9 @@ def test_ingest_is_triggered_by_csv_and_tsv_under_incoming(template: Any) -> Non
 
 def test_functions_are_arm64_with_their_own_roles_and_the_shared_layer(template_json: dict[str, Any]) -> None:
     functions = {
-        k: v for k, v in resources(template_json, "AWS::Lambda::Function").items() if "BucketNotificationsHandler" not in k
+        k: v
+        for k, v in resources(template_json, "AWS::Lambda::Function").items()
+        if "BucketNotificationsHandler" not in k
     }
     assert len(functions) == 3
     roles = set()
@@ -179,8 +211,16 @@ def test_alarms_watch_ingest_failures(template: Any) -> None:
 def test_cfn_lint_is_clean(synthesized: tuple[Any, Path]) -> None:
     template_path = synthesized[1]
     result = subprocess.run(
-        [str(Path(sys.executable).with_name("cfn-lint")), "--ignore-checks", "W3005", "--", str(template_path)],
-        capture_output=True, text=True, check=False,
+        [
+            str(Path(sys.executable).with_name("cfn-lint")),
+            "--ignore-checks",
+            "W3005",
+            "--",
+            str(template_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

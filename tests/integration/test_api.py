@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
-
 from saiken import wiring
 from saiken.local.handlers import handler
+
 from tests.conftest import load_event
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -24,7 +24,11 @@ ITEM = {
 
 
 def call(
-    method: str, path: str, body: Any = None, creditor: str | None = "acme", query: dict[str, str] | None = None,
+    method: str,
+    path: str,
+    body: Any = None,
+    creditor: str | None = "acme",
+    query: dict[str, str] | None = None,
     context: Any = None,
 ) -> tuple[int, Any]:
     event = load_event("apigw_rest_proxy.json")
@@ -55,7 +59,10 @@ def test_sending_the_same_receivable_again_is_unchanged(lambda_context: Any) -> 
 
 def test_an_invalid_receivable_gets_every_error_by_field(lambda_context: Any) -> None:
     status, body = call(
-        "POST", "/receivables", {**ITEM, "amount": "12.5", "due_date": "12/10/2026", "phone": None}, context=lambda_context
+        "POST",
+        "/receivables",
+        {**ITEM, "amount": "12.5", "due_date": "12/10/2026", "phone": None},
+        context=lambda_context,
     )
     assert status == 422
     codes = {(e["field"], e["code"]) for e in body["error"]["errors"]}
@@ -91,7 +98,12 @@ def test_batch_larger_than_500_is_refused(lambda_context: Any) -> None:
 def test_status_change_and_invalid_transition(lambda_context: Any) -> None:
     call("POST", "/receivables", ITEM, context=lambda_context)
 
-    status, body = call("PUT", "/receivables/INV-1/status", {"status": "on_hold", "reason": "本人申出"}, context=lambda_context)
+    status, body = call(
+        "PUT",
+        "/receivables/INV-1/status",
+        {"status": "on_hold", "reason": "本人申出"},
+        context=lambda_context,
+    )
     assert (status, body["status"], body["status_reason"]) == (200, "on_hold", "本人申出")
     status, body = call("PUT", "/receivables/INV-1/status", {"status": "cancelled"}, context=lambda_context)
     assert (status, body["status"]) == (200, "cancelled")
@@ -102,8 +114,12 @@ def test_status_change_and_invalid_transition(lambda_context: Any) -> None:
 
 
 def test_list_pages_through_the_creditors_receivables(lambda_context: Any) -> None:
-    call("POST", "/receivables/batch", {"items": [{**ITEM, "receivable_id": f"P{i:02d}"} for i in range(5)]},
-         context=lambda_context)
+    call(
+        "POST",
+        "/receivables/batch",
+        {"items": [{**ITEM, "receivable_id": f"P{i:02d}"} for i in range(5)]},
+        context=lambda_context,
+    )
     status, page = call("GET", "/receivables", query={"limit": "3"}, context=lambda_context)
     assert status == 200 and len(page["items"]) == 3 and page["next_after"] == "P02"
     status, page = call("GET", "/receivables", query={"limit": "3", "after": "P02"}, context=lambda_context)
@@ -116,11 +132,14 @@ def test_creditor_b_can_never_read_or_change_creditor_a(lambda_context: Any) -> 
     assert call("GET", "/receivables/INV-1", creditor="globex", context=lambda_context)[0] == 404
     assert call("GET", "/debtors/C1/receivables", creditor="globex", context=lambda_context)[1] == []
     assert call("GET", "/receivables", creditor="globex", context=lambda_context)[1]["items"] == []
-    status, _ = call("PUT", "/receivables/INV-1/status", {"status": "cancelled"}, creditor="globex", context=lambda_context)
+    status, _ = call(
+        "PUT", "/receivables/INV-1/status", {"status": "cancelled"}, creditor="globex", context=lambda_context
+    )
     assert status == 404
     # Posting the same id as globex creates globex's own receivable; acme's is untouched.
     status, body = call("POST", "/receivables", {**ITEM, "amount": 1}, creditor="globex", context=lambda_context)
     assert status == 201
+    assert body["receivable"]["amount"] == 1
     assert call("GET", "/receivables/INV-1", creditor="acme", context=lambda_context)[1]["amount"] == 12000
     assert call("GET", "/receivables/INV-1", creditor="acme", context=lambda_context)[1]["status"] == "open"
 
@@ -131,10 +150,16 @@ def test_a_request_without_an_authorizer_context_is_refused(lambda_context: Any)
 
 
 def test_a_creditor_in_the_request_body_or_query_is_ignored(lambda_context: Any) -> None:
-    status, body = call("POST", "/receivables", {**ITEM, "creditor_id": "globex"}, creditor="acme", context=lambda_context)
+    status, body = call(
+        "POST", "/receivables", {**ITEM, "creditor_id": "globex"}, creditor="acme", context=lambda_context
+    )
     assert status == 422
     assert body["error"]["errors"] == [
-        {"field": "creditor_id", "code": "unknown_field", "message": "'creditor_id' is not a receivable field"}
+        {
+            "field": "creditor_id",
+            "code": "unknown_field",
+            "message": "'creditor_id' is not a receivable field",
+        }
     ]
     assert call("GET", "/receivables/INV-1", creditor="globex", context=lambda_context)[0] == 404
 

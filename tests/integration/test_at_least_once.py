@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
 from saiken import wiring
 from saiken.adapters.repository import IngestionRunRepository, ReceivableRepository
 from saiken.domain.models import Receivable
 from saiken.domain.status import ReceivableStatus
 from saiken.local.handlers import handler
+
 from tests.helpers import csv_bytes, put_and_event
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -55,8 +55,10 @@ class FailsOnce(ReceivableRepository):
     def save_all(self, receivables: Sequence[Receivable]) -> list[bool]:
         self.calls += 1
         if self.calls == 2:
-            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
-                              "PutItem")
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+                "PutItem",
+            )
         return super().save_all(receivables)
 
 
@@ -68,7 +70,7 @@ def test_a_store_failure_mid_file_is_retried_by_redelivery_and_loses_nothing(lam
 
     with pytest.raises(ClientError):
         handler("ingest")(event, lambda_context)
-    [failed] = IngestionRunRepository().list("acme")
+    [failed] = IngestionRunRepository().for_creditor("acme")
     assert (failed.state, failed.error_code) == ("failed", "internal_error")
 
     retried = handler("ingest")(event, lambda_context)["runs"][0]  # Lambda's async retry: same event
@@ -87,7 +89,7 @@ def test_the_same_event_delivered_twice_at_once_writes_each_receivable_once(lamb
     def deliver() -> None:
         try:
             results.append(handler("ingest")(event, lambda_context))
-        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=deliver) for _ in range(2)]

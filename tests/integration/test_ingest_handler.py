@@ -7,17 +7,17 @@ import io
 from typing import Any
 
 import pytest
-
 from saiken.adapters.repository import DebtorRepository, IngestionRunRepository, ReceivableRepository
 from saiken.domain.status import ReceivableStatus
 from saiken.local.handlers import handler
+
 from tests.helpers import csv_bytes, put_and_event, read_report
 
 pytestmark = pytest.mark.usefixtures("aws")
 
 KEY = "incoming/acme/receivables/2026-12 請求.csv"
 GOOD = [
-    "D1,山田 太郎,090-1234-5678,,R1,\"￥12,000\",令和8年12月10日",
+    'D1,山田 太郎,090-1234-5678,,R1,"￥12,000",令和8年12月10日',
     "D2,鈴木 花子,,hanako@example.jp,R2,５５００,2026/12/20",
 ]
 BAD = [
@@ -38,7 +38,12 @@ def test_valid_rows_are_stored_and_bad_rows_reported(lambda_context: Any) -> Non
     assert (run["rows"], run["accepted"], run["rejected"], run["created"]) == (4, 2, 2, 2)
     r1 = ReceivableRepository().get("acme", "R1")
     assert r1 is not None
-    assert (r1.amount, r1.balance, r1.due_date.isoformat(), r1.status) == (12000, 12000, "2026-12-10", ReceivableStatus.OPEN)
+    assert (r1.amount, r1.balance, r1.due_date.isoformat(), r1.status) == (
+        12000,
+        12000,
+        "2026-12-10",
+        ReceivableStatus.OPEN,
+    )
     debtor = DebtorRepository().get("acme", "D1")
     assert debtor is not None and debtor.phone == "+819012345678"
     assert ReceivableRepository().get("acme", "R3") is None
@@ -121,7 +126,11 @@ def test_objects_outside_the_receivables_prefix_are_ignored(lambda_context: Any)
 
 def test_tenants_do_not_share_receivables(lambda_context: Any) -> None:
     ingest(KEY, csv_bytes(*GOOD), lambda_context)
-    ingest("incoming/globex/receivables/a.csv", csv_bytes("D1,別人,03-1234-5678,,R1,999,2026-12-31"), lambda_context)
+    ingest(
+        "incoming/globex/receivables/a.csv",
+        csv_bytes("D1,別人,03-1234-5678,,R1,999,2026-12-31"),
+        lambda_context,
+    )
 
     acme, globex = ReceivableRepository().get("acme", "R1"), ReceivableRepository().get("globex", "R1")
     assert acme is not None and globex is not None

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from typer.testing import CliRunner
-
 from saiken.cli.main import app
+from typer.testing import CliRunner
 
 runner = CliRunner()
 HEADER = "債務者ID,氏名,電話番号,メールアドレス,債権番号,請求金額,支払期日\r\n"
@@ -21,8 +20,12 @@ def run(*args: str) -> tuple[int, dict]:  # type: ignore[type-arg]
 def test_valid_and_invalid_rows(tmp_path: Path) -> None:
     path = tmp_path / "請求.csv"
     path.write_bytes(
-        (HEADER + "D1,山田,090-1234-5678,,R1,１２，０００,令和8年12月10日\r\n" + "D2,鈴木,,,R2,12.5,2026/12/10\r\n"
-         + "D3,佐藤,,x@example.jp,R1,100,2026-12-10\r\n").encode("cp932")
+        (
+            HEADER
+            + "D1,山田,090-1234-5678,,R1,１２，０００,令和8年12月10日\r\n"
+            + "D2,鈴木,,,R2,12.5,2026/12/10\r\n"
+            + "D3,佐藤,,x@example.jp,R1,100,2026-12-10\r\n"
+        ).encode("cp932")
     )
     code, out = run(str(path))
     assert code == 0
@@ -33,10 +36,27 @@ def test_valid_and_invalid_rows(tmp_path: Path) -> None:
         "accepted": 1,
         "rejected": 2,
         "errors": [
-            {"row": 2, "line": 3, "field": "amount", "code": "invalid_amount", "message": out["errors"][0]["message"]},
-            {"row": 2, "line": 3, "field": None, "code": "no_contact", "message": out["errors"][1]["message"]},
-            {"row": 3, "line": 4, "field": "receivable_id", "code": "duplicate_receivable",
-             "message": out["errors"][2]["message"]},
+            {
+                "row": 2,
+                "line": 3,
+                "field": "amount",
+                "code": "invalid_amount",
+                "message": out["errors"][0]["message"],
+            },
+            {
+                "row": 2,
+                "line": 3,
+                "field": None,
+                "code": "no_contact",
+                "message": out["errors"][1]["message"],
+            },
+            {
+                "row": 3,
+                "line": 4,
+                "field": "receivable_id",
+                "code": "duplicate_receivable",
+                "message": out["errors"][2]["message"],
+            },
         ],
     }
     assert all(e["message"] for e in out["errors"])
@@ -59,8 +79,10 @@ def test_binary_file_exits_2_unreadable(tmp_path: Path) -> None:
 
 def test_mapping_option(tmp_path: Path) -> None:
     path, mapping = tmp_path / "g.csv", tmp_path / "m.yaml"
-    path.write_text("お客様コード,お名前,メール,請求No,金額(税込),期限\nC1,山田,a@example.jp,R1,500,2026-12-10\n",
-                    encoding="utf-8-sig")
+    path.write_text(
+        "お客様コード,お名前,メール,請求No,金額(税込),期限\nC1,山田,a@example.jp,R1,500,2026-12-10\n",
+        encoding="utf-8-sig",
+    )
     mapping.write_text(
         "columns:\n  お客様コード: debtor_id\n  お名前: debtor_name\n  メール: email\n  請求No: receivable_id\n"
         "  金額(税込): amount\n  期限: due_date\n",

@@ -6,15 +6,26 @@ from datetime import date
 
 from hypothesis import given
 from hypothesis import strategies as st
-
-from saiken.domain.intake import UpsertOutcome, debtor_from_row, merge_debtor, merge_receivable, receivable_from_row
+from saiken.domain.intake import (
+    UpsertOutcome,
+    debtor_from_row,
+    merge_debtor,
+    merge_receivable,
+    receivable_from_row,
+)
 from saiken.domain.status import ReceivableStatus
 from saiken.intake.fields import ReceivableRow
 
 
 def row(**changes: object) -> ReceivableRow:
-    base: dict[str, object] = {"debtor_id": "D1", "debtor_name": "山田", "phone": "09012345678", "receivable_id": "R1",
-                               "amount": 10000, "due_date": "2026-12-10"}
+    base: dict[str, object] = {
+        "debtor_id": "D1",
+        "debtor_name": "山田",
+        "phone": "09012345678",
+        "receivable_id": "R1",
+        "amount": 10000,
+        "due_date": "2026-12-10",
+    }
     return ReceivableRow.model_validate({**base, **changes})
 
 
@@ -44,7 +55,9 @@ def test_balance_never_goes_negative(amount: int, paid: int, new_amount: int) ->
 
 
 def test_a_blank_value_never_erases_a_known_contact_and_flags_stay() -> None:
-    stored = debtor_from_row("acme", row(email="a@example.jp")).model_copy(update={"lawyer_retained": True, "version": 1})
+    stored = debtor_from_row("acme", row(email="a@example.jp")).model_copy(
+        update={"lawyer_retained": True, "version": 1}
+    )
     assert merge_debtor(stored, debtor_from_row("acme", row())) is None
     merged = merge_debtor(stored, debtor_from_row("acme", row(phone="03-1234-5678")))
     assert merged is not None

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic_core import PydanticCustomError
-
 from saiken.intake.normalize import (
     FORMULA_PREFIXES,
     escape_csv_cell,
@@ -27,7 +26,8 @@ def code_of(fn, value) -> str:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(
-    "text", ["12000", "12,000", "¥12,000", "￥12,000", "12000円", "１２，０００", "12000.00", " 12000 ", "\\12,000"]
+    "text",
+    ["12000", "12,000", "¥12,000", "￥12,000", "12000円", "１２，０００", "12000.00", " 12000 ", "\\12,000"],
 )
 def test_valid_amounts(text: str) -> None:
     assert parse_amount(text) == 12000
@@ -40,8 +40,14 @@ def test_invalid_amounts(text: str) -> None:
 
 @given(st.integers(min_value=1, max_value=10**11))
 def test_any_formatting_of_an_amount_parses_back(amount: int) -> None:
-    for text in (str(amount), f"{amount:,}", f"¥{amount:,}", f"{amount}円", f"{amount}.00",
-                 f"{amount:,}".translate(str.maketrans("0123456789,", "０１２３４５６７８９，"))):
+    for text in (
+        str(amount),
+        f"{amount:,}",
+        f"¥{amount:,}",
+        f"{amount}円",
+        f"{amount}.00",
+        f"{amount:,}".translate(str.maketrans("0123456789,", "０１２３４５６７８９，")),
+    ):
         assert parse_amount(text) == amount
 
 
@@ -67,7 +73,18 @@ def test_valid_dates(text: str, expected: date) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["2026-02-30", "12/10/2026", "来週", "", "2026-13-01", "令和0年1月1日", "令和元年4月30日", "20261332", "2026/12"]
+    "text",
+    [
+        "2026-02-30",
+        "12/10/2026",
+        "来週",
+        "",
+        "2026-13-01",
+        "令和0年1月1日",
+        "令和元年4月30日",
+        "20261332",
+        "2026/12",
+    ],
 )
 def test_invalid_dates(text: str) -> None:
     assert code_of(parse_date, text) == "invalid_date"
@@ -75,8 +92,12 @@ def test_invalid_dates(text: str) -> None:
 
 @given(st.dates(min_value=date(1989, 1, 8), max_value=date(2099, 12, 31)))
 def test_every_supported_date_format_round_trips(day: date) -> None:
-    formats = [day.isoformat(), f"{day.year}/{day.month}/{day.day}", day.strftime("%Y%m%d"),
-               f"{day.year}年{day.month}月{day.day}日"]
+    formats = [
+        day.isoformat(),
+        f"{day.year}/{day.month}/{day.day}",
+        day.strftime("%Y%m%d"),
+        f"{day.year}年{day.month}月{day.day}日",
+    ]
     era, start = ("令和", 2018) if day >= date(2019, 5, 1) else ("平成", 1988)
     year = day.year - start
     formats.append(f"{era}{'元' if year == 1 else year}年{day.month}月{day.day}日")
@@ -85,8 +106,16 @@ def test_every_supported_date_format_round_trips(day: date) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["090-1234-5678", "09012345678", "０９０－１２３４－５６７８", "+81 90 1234 5678", "+81-90-1234-5678",
-             "090 1234 5678", "(090)1234-5678"],
+    "text",
+    [
+        "090-1234-5678",
+        "09012345678",
+        "０９０－１２３４－５６７８",
+        "+81 90 1234 5678",
+        "+81-90-1234-5678",
+        "090 1234 5678",
+        "(090)1234-5678",
+    ],
 )
 def test_valid_mobile_numbers_become_e164(text: str) -> None:
     assert normalize_phone(text) == "+819012345678"
@@ -120,8 +149,11 @@ def test_fast_path_agrees_with_phonenumbers(number: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("Taro@Example.CO.JP", "Taro@example.co.jp"), ("ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ", "taro@example.jp"),
-     ("taro..yamada.@docomo.ne.jp", "taro..yamada.@docomo.ne.jp")],
+    [
+        ("Taro@Example.CO.JP", "Taro@example.co.jp"),
+        ("ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ", "taro@example.jp"),
+        ("taro..yamada.@docomo.ne.jp", "taro..yamada.@docomo.ne.jp"),
+    ],
 )
 def test_valid_emails(text: str, expected: str) -> None:
     assert normalize_email(text) == expected

@@ -16,7 +16,10 @@ def test_document_describes_every_route_and_the_bearer_scheme() -> None:
     doc = json.loads(render())
     assert doc["openapi"].startswith("3.")
     assert set(doc["paths"]) >= {
-        "/receivables", "/receivables/batch", "/receivables/{receivable_id}", "/receivables/{receivable_id}/status",
+        "/receivables",
+        "/receivables/batch",
+        "/receivables/{receivable_id}",
+        "/receivables/{receivable_id}/status",
         "/debtors/{debtor_id}/receivables",
     }
     assert doc["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"

@@ -3,8 +3,13 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from saiken.domain.status import OPERATOR_TARGETS, TRANSITIONS, InvalidTransition, ReceivableStatus, transition
+from saiken.domain.status import (
+    OPERATOR_TARGETS,
+    TRANSITIONS,
+    InvalidTransition,
+    ReceivableStatus,
+    transition,
+)
 
 S = ReceivableStatus
 
@@ -20,8 +25,16 @@ def test_cancelled_is_final() -> None:
                 transition(S.CANCELLED, target)
 
 
-@pytest.mark.parametrize(("current", "target"), [(S.OPEN, S.ON_HOLD), (S.ON_HOLD, S.OPEN), (S.DISPUTED, S.OPEN),
-                                                 (S.PAID, S.PARTIALLY_PAID), (S.WRITTEN_OFF, S.PAID)])
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        (S.OPEN, S.ON_HOLD),
+        (S.ON_HOLD, S.OPEN),
+        (S.DISPUTED, S.OPEN),
+        (S.PAID, S.PARTIALLY_PAID),
+        (S.WRITTEN_OFF, S.PAID),
+    ],
+)
 def test_allowed_transitions(current: ReceivableStatus, target: ReceivableStatus) -> None:
     assert transition(current, target) == target
 

@@ -67,6 +67,14 @@ def api_keys() -> ApiKeyRepository:
 
 def reset() -> None:
     """Forget every cached object (tests and the local stack switch endpoints)."""
-    for factory in (settings, s3_client, object_store, upserter, ingest_service, receivable_service, api_keys):
+    for factory in (
+        settings,
+        s3_client,
+        object_store,
+        upserter,
+        ingest_service,
+        receivable_service,
+        api_keys,
+    ):
         factory.cache_clear()
     get_settings.cache_clear()

@@ -156,13 +156,15 @@ class ReceivableRepository:
         return found
 
     def list_for_debtor(self, creditor_id: str, debtor_id: str) -> list[Receivable]:
-        return [
-            _receivable_from_item(item)
-            for item in ReceivableItem.by_debtor.query(f"{creditor_id}#{debtor_id}")
-        ]
+        return [_receivable_from_item(item) for item in ReceivableItem.by_debtor.query(f"{creditor_id}#{debtor_id}")]
 
-    def list(
-        self, creditor_id: str, *, limit: int = 100, after: str | None = None, status: ReceivableStatus | None = None
+    def page(
+        self,
+        creditor_id: str,
+        *,
+        limit: int = 100,
+        after: str | None = None,
+        status: ReceivableStatus | None = None,
     ) -> tuple[list[Receivable], str | None]:
         """One page of a creditor's receivables by id; ``after`` is the last id of the previous page."""
         last_key = {"creditor_id": {"S": creditor_id}, "receivable_id": {"S": after}} if after else None
@@ -183,9 +185,7 @@ class ReceivableRepository:
     def save(self, receivable: Receivable) -> Receivable:
         """Create (version None) or update with the version check; raises ConcurrentUpdate."""
         now = _now()
-        receivable = receivable.model_copy(
-            update={"updated_at": now, "created_at": receivable.created_at or now}
-        )
+        receivable = receivable.model_copy(update={"updated_at": now, "created_at": receivable.created_at or now})
         item = _receivable_to_item(receivable)
         try:
             item.save()
@@ -259,7 +259,7 @@ class IngestionRunRepository:
     def save(self, run: IngestionRun) -> None:
         IngestionRunItem(**run.model_dump()).save()
 
-    def list(self, creditor_id: str) -> list[IngestionRun]:
+    def for_creditor(self, creditor_id: str) -> list[IngestionRun]:
         return [IngestionRun.model_validate(i.attribute_values) for i in IngestionRunItem.query(creditor_id)]
 
 

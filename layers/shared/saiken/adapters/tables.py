@@ -45,7 +45,7 @@ class DebtorItem(Model):
     version = VersionAttribute()
 
 
-class ReceivablesByDebtor(GlobalSecondaryIndex["ReceivableItem"]):
+class ReceivablesByDebtor(GlobalSecondaryIndex["ReceivableItem"]):  # type: ignore[no-untyped-call]
     """A debtor's receivables, oldest due first."""
 
     class Meta:

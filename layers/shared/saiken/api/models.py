@@ -94,7 +94,7 @@ class BatchItemOut(BaseModel):
         return cls(
             index=result.index,
             receivable_id=result.receivable_id,
-            outcome=result.outcome,  # type: ignore[arg-type]
+            outcome=result.outcome,
             errors=[FieldErrorOut(field=e.field, code=e.code, message=e.message) for e in result.errors],
         )
 

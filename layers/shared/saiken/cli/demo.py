@@ -23,7 +23,7 @@ from rich.table import Table
 
 from saiken import wiring
 from saiken.adapters.objects import mapping_key
-from saiken.adapters.repository import IngestionRunRepository
+from saiken.adapters.repository import IngestionRunRepository, ReceivableRepository
 from saiken.local.handlers import REPO_ROOT
 from saiken.local.stack import IngestEvent, LocalStack
 
@@ -48,7 +48,8 @@ def run_demo(out: Path, console: Console) -> dict[str, Any]:
         settings = wiring.settings()
         s3 = boto3.client("s3", region_name=settings.region)
         s3.put_object(
-            Bucket=settings.bucket, Key=mapping_key("globex"),
+            Bucket=settings.bucket,
+            Key=mapping_key("globex"),
             Body=(SAMPLES / "globex" / "mapping.yaml").read_bytes(),
         )
         for creditor, path in UPLOADS:
@@ -57,8 +58,13 @@ def run_demo(out: Path, console: Console) -> dict[str, Any]:
             stack.pump()  # the S3 event reaches the ingest function
         # S3 delivers at least once: replay the first file's event; the run is recognised and skipped.
         first_key = f"incoming/acme/receivables/{UPLOADS[0][1].name}"
-        s3.copy_object(Bucket=settings.bucket, Key=first_key, CopySource={"Bucket": settings.bucket, "Key": first_key},
-                       MetadataDirective="REPLACE", Metadata={"replayed": "true"})
+        s3.copy_object(
+            Bucket=settings.bucket,
+            Key=first_key,
+            CopySource={"Bucket": settings.bucket, "Key": first_key},
+            MetadataDirective="REPLACE",
+            Metadata={"replayed": "true"},
+        )
         stack.pump()
         api = _api_calls(stack.api_url or "")
         _print_runs(console, runs)
@@ -88,12 +94,31 @@ def _api_calls(base: str) -> dict[str, Any]:
         return requests.request(method, base + path, headers=headers, json=body, timeout=30)
 
     batch = [
-        {"debtor_id": "API-D1", "debtor_name": "高橋 健一", "phone": "080-2222-3333", "receivable_id": "API-R1",
-         "amount": "￥48,000", "due_date": "令和8年12月25日", "segment": "B"},
-        {"debtor_id": "API-D1", "debtor_name": "高橋 健一", "phone": "080-2222-3333", "receivable_id": "API-R2",
-         "amount": 5500, "due_date": "2026/12/31"},
-        {"debtor_id": "API-D2", "debtor_name": "", "email": "not-an-email", "receivable_id": "API-R3",
-         "amount": "12.5", "due_date": "12/31/2026"},
+        {
+            "debtor_id": "API-D1",
+            "debtor_name": "高橋 健一",
+            "phone": "080-2222-3333",
+            "receivable_id": "API-R1",
+            "amount": "￥48,000",
+            "due_date": "令和8年12月25日",
+            "segment": "B",
+        },
+        {
+            "debtor_id": "API-D1",
+            "debtor_name": "高橋 健一",
+            "phone": "080-2222-3333",
+            "receivable_id": "API-R2",
+            "amount": 5500,
+            "due_date": "2026/12/31",
+        },
+        {
+            "debtor_id": "API-D2",
+            "debtor_name": "",
+            "email": "not-an-email",
+            "receivable_id": "API-R3",
+            "amount": "12.5",
+            "due_date": "12/31/2026",
+        },
     ]
     pushed = call("POST", "/receivables/batch", acme_key, {"items": batch}).json()
     cancelled = call("PUT", "/receivables/API-R2/status", acme_key, {"status": "cancelled", "reason": "請求取消"})
@@ -109,12 +134,25 @@ def _api_calls(base: str) -> dict[str, Any]:
 
 
 def _print_runs(console: Console, runs: list[dict[str, Any]]) -> None:
-    table = Table("creditor/file", "enc", "state", "rows", "ok", "ng", "new", "upd", "same",
-                  title="S3 intake: one line per S3 event", caption="ok + ng = rows, always")
+    table = Table(
+        "creditor/file",
+        "enc",
+        "state",
+        "rows",
+        "ok",
+        "ng",
+        "new",
+        "upd",
+        "same",
+        title="S3 intake: one line per S3 event",
+        caption="ok + ng = rows, always",
+    )
     for r in runs:
         _, creditor, _, name = r["file_key"].split("/", 3)
         table.add_row(
-            f"{creditor}/{name}", r.get("encoding") or "-", r["state"].replace("skipped_duplicate", "duplicate"),
+            f"{creditor}/{name}",
+            r.get("encoding") or "-",
+            r["state"].replace("skipped_duplicate", "duplicate"),
             *(str(r.get(k, "-")) for k in ("rows", "accepted", "rejected", "created", "updated", "unchanged")),
         )
     console.print(table)
@@ -144,7 +182,7 @@ def _summary(runs: list[dict[str, Any]], api: dict[str, Any]) -> dict[str, Any]:
     completed = [r for r in runs if r["state"] == "completed"]
     per_creditor: dict[str, int] = {}
     for creditor in ("acme", "globex"):
-        per_creditor[creditor] = sum(1 for _ in wiring.receivable_service().repository.iterate(creditor))  # type: ignore[attr-defined]
+        per_creditor[creditor] = len(list(ReceivableRepository().iterate(creditor)))
     return {
         "files": runs,
         "rows": sum(r.get("rows", 0) for r in completed),
@@ -152,7 +190,7 @@ def _summary(runs: list[dict[str, Any]], api: dict[str, Any]) -> dict[str, Any]:
         "rejected": sum(r.get("rejected", 0) for r in completed),
         "duplicate_events_skipped": sum(1 for r in runs if r["state"] == "skipped_duplicate"),
         "receivables_stored": per_creditor,
-        "ingestion_runs": {c: len(IngestionRunRepository().list(c)) for c in ("acme", "globex")},
+        "ingestion_runs": {c: len(IngestionRunRepository().for_creditor(c)) for c in ("acme", "globex")},
         "api": api,
     }
 

@@ -28,7 +28,8 @@ console = Console()
 err = Console(stderr=True)
 
 MappingOption = Annotated[
-    Path | None, typer.Option("--mapping", exists=True, dir_okay=False, help="YAML: source header -> field, defaults")
+    Path | None,
+    typer.Option("--mapping", exists=True, dir_okay=False, help="YAML: source header -> field, defaults"),
 ]
 
 
@@ -37,7 +38,7 @@ def _load_mapping(path: Path | None) -> ColumnMapping | None:
         return None
     try:
         return ColumnMapping.load(path)
-    except Exception as exc:  # noqa: BLE001 - any YAML or schema problem is the user's to fix
+    except Exception as exc:
         err.print(f"[red]mapping file {path}: {exc}[/red]")
         raise typer.Exit(2) from exc
 
@@ -190,15 +191,20 @@ def receivables_list(
 
     _connect(endpoint)
     wanted = ReceivableStatus(status) if status else None
-    items, _ = wiring.receivable_service().list(creditor, limit=limit, status=wanted)
+    items, _ = wiring.receivable_service().page(creditor, limit=limit, status=wanted)
     if as_json:
         print(json.dumps([r.model_dump(mode="json", exclude={"row_hash"}) for r in items], ensure_ascii=False))
         return
     table = Table("receivable", "debtor", "amount", "balance", "due", "status", "segment", title=f"{creditor}")
     for r in items:
         table.add_row(
-            r.receivable_id, r.debtor_id, f"¥{r.amount:,}", f"¥{r.balance:,}", r.due_date.isoformat(),
-            r.status.value, r.segment or "",
+            r.receivable_id,
+            r.debtor_id,
+            f"¥{r.amount:,}",
+            f"¥{r.balance:,}",
+            r.due_date.isoformat(),
+            r.status.value,
+            r.segment or "",
         )
     console.print(table)
 

@@ -23,8 +23,9 @@ def upload_file(file: Path, creditor_id: str, *, wait_seconds: float, console: C
     settings = wiring.settings()
     key = intake_key(creditor_id, file)
     s3 = boto3.client("s3", region_name=settings.region)
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=console,
-                  transient=True) as progress:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=console, transient=True
+    ) as progress:
         task = progress.add_task(f"upload {file.name}", total=file.stat().st_size)
         s3.upload_file(str(file), settings.bucket, key, Callback=lambda n: progress.advance(task, n))
     etag = s3.head_object(Bucket=settings.bucket, Key=key)["ETag"].strip('"')

@@ -57,7 +57,12 @@ class Receivable(BaseModel):
 
     def terms_fingerprint(self) -> str:
         return _fingerprint(
-            self.debtor_id, self.amount, self.due_date.isoformat(), self.segment, self.product, self.virtual_account
+            self.debtor_id,
+            self.amount,
+            self.due_date.isoformat(),
+            self.segment,
+            self.product,
+            self.virtual_account,
         )
 
 

@@ -61,7 +61,11 @@ class InvalidTransition(ValueError):
 
     @classmethod
     def not_settable(cls, target: ReceivableStatus, allowed: str) -> InvalidTransition:
-        return cls(None, target, f"{target.value!r} is set by payments or write-off, not directly (allowed: {allowed})")
+        return cls(
+            None,
+            target,
+            f"{target.value!r} is set by payments or write-off, not directly (allowed: {allowed})",
+        )
 
 
 def can_transition(current: ReceivableStatus, target: ReceivableStatus) -> bool:

@@ -22,9 +22,7 @@ class UndecodableError(ValueError):
 class AutoDecoder:
     def __init__(self, encoding: str | None = None) -> None:
         self.encoding: str | None = encoding
-        self._decoder: codecs.IncrementalDecoder | None = (
-            codecs.getincrementaldecoder(encoding)() if encoding else None
-        )
+        self._decoder: codecs.IncrementalDecoder | None = codecs.getincrementaldecoder(encoding)() if encoding else None
         self._head = b""
         self._offset = 0
         self._failure: UndecodableError | None = None

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
 from collections.abc import Mapping
+from datetime import date
 from typing import Annotated, Any, Final, NamedTuple
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
@@ -37,9 +37,7 @@ HEADER_ALIASES: Final[dict[str, tuple[str, ...]]] = {
 }
 CANONICAL_FIELDS: Final[tuple[str, ...]] = tuple(HEADER_ALIASES)
 NO_CONTACT: Final = "a phone number or an email address is required"
-REQUIRED_FIELDS: Final[frozenset[str]] = frozenset(
-    {"debtor_id", "debtor_name", "receivable_id", "amount", "due_date"}
-)
+REQUIRED_FIELDS: Final[frozenset[str]] = frozenset({"debtor_id", "debtor_name", "receivable_id", "amount", "due_date"})
 
 
 # One plain function per field type: these run for every cell of every row, so each does its
@@ -160,7 +158,11 @@ def validate_row(values: Mapping[str, Any]) -> tuple[ReceivableRow | None, list[
                 issues.append(FieldIssue(name, "unknown_field", f"{name!r} is not a receivable field"))
             else:
                 issues.append(FieldIssue(name, err["type"], err["msg"]))
-        if _blank(values.get("phone")) and _blank(values.get("email")) and not any(i.code == "no_contact" for i in issues):
+        if (
+            _blank(values.get("phone"))
+            and _blank(values.get("email"))
+            and not any(i.code == "no_contact" for i in issues)
+        ):
             # pydantic stops before the whole-row check when a field fails; report it anyway.
             issues.append(FieldIssue(None, "no_contact", NO_CONTACT))
         return None, issues

@@ -14,12 +14,12 @@ from saiken.intake.fields import CANONICAL_FIELDS
 class ColumnMapping(BaseModel):
     """Example::
 
-        columns:
-          お客様コード: debtor_id
-          ご請求額(税込): amount
-        defaults:
-          product: subscription
-        encoding: cp932
+    columns:
+      お客様コード: debtor_id
+      ご請求額(税込): amount
+    defaults:
+      product: subscription
+    encoding: cp932
     """
 
     model_config = ConfigDict(extra="forbid")

@@ -39,10 +39,7 @@ def clean_text(value: object) -> str | None:
     text = value if isinstance(value, str) else str(value)
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
-    if "  " in text or "\t" in text or "\n" in text or "\r" in text:
-        text = " ".join(text.split())
-    else:
-        text = text.strip()
+    text = " ".join(text.split()) if "  " in text or "\t" in text or "\n" in text or "\r" in text else text.strip()
     return text or None
 
 
@@ -94,7 +91,9 @@ _ERA_ABBREV = {"R": "令和", "H": "平成", "S": "昭和", "T": "大正", "M": 
 _ISO_RE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 _COMPACT_RE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _KANJI_RE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日?")
-_WAREKI_RE = re.compile(r"(令和|平成|昭和|大正|明治|[RHSTM])\s*(元|\d{1,2})\s*[年./-]\s*(\d{1,2})\s*[月./-]\s*(\d{1,2})\s*日?")
+_WAREKI_RE = re.compile(
+    r"(令和|平成|昭和|大正|明治|[RHSTM])\s*(元|\d{1,2})\s*[年./-]\s*(\d{1,2})\s*[月./-]\s*(\d{1,2})\s*日?"
+)
 
 
 def parse_date(value: object) -> date:

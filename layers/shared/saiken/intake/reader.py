@@ -9,7 +9,13 @@ from operator import itemgetter
 from typing import Any, Final
 
 from saiken.intake.decode import AutoDecoder, UndecodableError, iter_lines
-from saiken.intake.fields import CANONICAL_FIELDS, HEADER_ALIASES, REQUIRED_FIELDS, ReceivableRow, validate_row
+from saiken.intake.fields import (
+    CANONICAL_FIELDS,
+    HEADER_ALIASES,
+    REQUIRED_FIELDS,
+    ReceivableRow,
+    validate_row,
+)
 from saiken.intake.mapping import ColumnMapping
 from saiken.intake.normalize import clean_text, nfkc
 
@@ -26,7 +32,13 @@ class RowError:
     value: str | None = None
 
     def as_dict(self) -> dict[str, object]:
-        return {"row": self.row, "line": self.line, "field": self.field, "code": self.code, "message": self.message}
+        return {
+            "row": self.row,
+            "line": self.line,
+            "field": self.field,
+            "code": self.code,
+            "message": self.message,
+        }
 
 
 @dataclass(slots=True)
@@ -85,7 +97,8 @@ def map_headers(headers: list[str], mapping: ColumnMapping | None) -> dict[str, 
         accepted = {f: [f, *HEADER_ALIASES[f]] for f in missing}
         raise FileError(
             "missing_column",
-            "required column(s) missing: " + "; ".join(f"{f} (accepted headers: {', '.join(a)})" for f, a in accepted.items()),
+            "required column(s) missing: "
+            + "; ".join(f"{f} (accepted headers: {', '.join(a)})" for f, a in accepted.items()),
         )
     return by_field
 
@@ -95,7 +108,7 @@ def _getter(indexes: tuple[int, ...]) -> Callable[[list[str]], tuple[str, ...]]:
     if len(indexes) == 1:
         only = indexes[0]
         return lambda record: (record[only],)
-    return itemgetter(*indexes)  # type: ignore[return-value]
+    return itemgetter(*indexes)
 
 
 def delimiter_for(filename: str) -> str:
@@ -168,7 +181,13 @@ class ReceivableFileReader:
             raise FileError("missing_column", "the file is empty: no header row")
 
     def _row(
-        self, row: int, line: int, record: list[str], columns: dict[str, int], defaults: dict[str, str], width: int
+        self,
+        row: int,
+        line: int,
+        record: list[str],
+        columns: dict[str, int],
+        defaults: dict[str, str],
+        width: int,
     ) -> AcceptedRow | RejectedRow:
         names, pick = self._picker
         size = len(record)
@@ -181,7 +200,13 @@ class ReceivableFileReader:
         errors: list[RowError] = []
         if size > width and any(cell.strip() for cell in record[width:]):
             errors.append(
-                RowError(row, line, None, "malformed_row", f"{size} cells but the header has {width}: check quoting")
+                RowError(
+                    row,
+                    line,
+                    None,
+                    "malformed_row",
+                    f"{size} cells but the header has {width}: check quoting",
+                )
             )
         data, issues = validate_row(values)
         for issue in issues:
@@ -192,8 +217,12 @@ class ReceivableFileReader:
             if receivable_id in self._seen:
                 errors.append(
                     RowError(
-                        row, line, "receivable_id", "duplicate_receivable",
-                        f"receivable {receivable_id!r} already appears earlier in this file", receivable_id,
+                        row,
+                        line,
+                        "receivable_id",
+                        "duplicate_receivable",
+                        f"receivable {receivable_id!r} already appears earlier in this file",
+                        receivable_id,
                     )
                 )
             self._seen.add(receivable_id)

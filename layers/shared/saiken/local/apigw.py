@@ -22,7 +22,12 @@ def token_event(token: str, method: str, path: str) -> dict[str, Any]:
 
 
 def proxy_event(
-    method: str, path: str, *, query: str = "", headers: dict[str, str] | None = None, body: str | None = None,
+    method: str,
+    path: str,
+    *,
+    query: str = "",
+    headers: dict[str, str] | None = None,
+    body: str | None = None,
     authorizer: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     headers = dict(headers or {})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from threading import Thread
 from typing import Any
@@ -31,21 +30,29 @@ class ApiGatewayHandler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         token = self.headers.get("Authorization") or ""
         try:
-            policy = handler("authorizer")(token_event(token, self.command, url.path), LocalContext("saiken-authorizer"))
-        except Exception:  # noqa: BLE001 - API Gateway answers 401 when the authorizer raises
+            policy = handler("authorizer")(
+                token_event(token, self.command, url.path), LocalContext("saiken-authorizer")
+            )
+        except Exception:
             _respond(self, 401, b'{"message":"Unauthorized"}', {"Content-Type": "application/json"})
             return
         if policy["policyDocument"]["Statement"][0]["Effect"] != "Allow":
             _respond(
-                self, 403, b'{"message":"User is not authorized to access this resource"}',
+                self,
+                403,
+                b'{"message":"User is not authorized to access this resource"}',
                 {"Content-Type": "application/json"},
             )
             return
         authorizer: dict[str, Any] = {**(policy.get("context") or {}), "principalId": policy["principalId"]}
         headers = {k: v for k, v in self.headers.items()}
         event = proxy_event(
-            self.command, url.path, query=url.query, headers=headers,
-            body=raw.decode("utf-8") if raw else None, authorizer=authorizer,
+            self.command,
+            url.path,
+            query=url.query,
+            headers=headers,
+            body=raw.decode("utf-8") if raw else None,
+            authorizer=authorizer,
         )
         response = handler("api")(event, LocalContext("saiken-api"))
         body = response.get("body") or ""
@@ -57,7 +64,7 @@ class ApiGatewayHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         return  # quiet: request lines may carry ids; the handlers log what matters
 
 
@@ -65,5 +72,3 @@ def serve_api(port: int = 0) -> HTTPServer:
     server = HTTPServer(("127.0.0.1", port), ApiGatewayHandler)  # one request at a time, like one Lambda
     Thread(target=server.serve_forever, name="saiken-local-api", daemon=True).start()
     return server
-
-

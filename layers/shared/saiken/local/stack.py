@@ -109,7 +109,10 @@ class LocalStack:
         s3.put_public_access_block(
             Bucket=settings.bucket,
             PublicAccessBlockConfiguration={
-                "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
             },
         )
         sqs = boto3.client("sqs", region_name=REGION)
@@ -124,7 +127,14 @@ class LocalStack:
                     {
                         "QueueArn": queue_arn,
                         "Events": ["s3:ObjectCreated:*"],
-                        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "incoming/"}, {"Name": "suffix", "Value": suffix}]}},
+                        "Filter": {
+                            "Key": {
+                                "FilterRules": [
+                                    {"Name": "prefix", "Value": "incoming/"},
+                                    {"Name": "suffix", "Value": suffix},
+                                ]
+                            }
+                        },
                     }
                     for suffix in (".csv", ".tsv")
                 ]
@@ -153,7 +163,7 @@ class LocalStack:
             for run in result["runs"]:
                 if self.on_ingest:
                     self.on_ingest(IngestEvent(run["file_key"], result=run))
-        except Exception as exc:  # noqa: BLE001 - the local Lambda service reports, like CloudWatch would
+        except Exception as exc:
             for key in keys:
                 if self.on_ingest:
                     self.on_ingest(IngestEvent(key, error=f"{type(exc).__name__}: {exc}"))

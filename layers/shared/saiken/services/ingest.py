@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 import io
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,8 +16,7 @@ from saiken.intake.fields import ReceivableRow
 from saiken.intake.mapping import ColumnMapping
 from saiken.intake.reader import AcceptedRow, FileError, ReceivableFileReader, RowError
 from saiken.intake.report import ErrorReportWriter
-from saiken.services.upsert import Upserter, UpsertOutcome
-
+from saiken.services.upsert import Upserter
 
 INTERNAL_ERROR = "internal_error"
 
@@ -87,7 +86,10 @@ class IngestService:
             # (A run that died of an internal error is done again: Lambda's retry is the point.)
             return previous.model_copy(update={"state": IngestionState.SKIPPED_DUPLICATE})
         run = IngestionRun(
-            creditor_id=creditor_id, run_id=run_id, file_key=file_key, started_at=self.clock(),
+            creditor_id=creditor_id,
+            run_id=run_id,
+            file_key=file_key,
+            started_at=self.clock(),
             report_key=report_key_for(creditor_id, file_key),
         )
         self.runs.save(run)
@@ -167,11 +169,13 @@ class IngestService:
 def _write_failed(accepted: AcceptedRow) -> RowError:
     row: ReceivableRow = accepted.data
     return RowError(
-        accepted.row, accepted.line, "receivable_id", "conflict",
-        "the receivable kept changing while this file was written; upload the file again", row.receivable_id,
+        accepted.row,
+        accepted.line,
+        "receivable_id",
+        "conflict",
+        "the receivable kept changing while this file was written; upload the file again",
+        row.receivable_id,
     )
-
-
 
 
 def parse_intake_key(key: str) -> tuple[str, str] | None:

@@ -21,8 +21,13 @@ class ReceivableReader(Protocol):
     def get(self, creditor_id: str, receivable_id: str) -> Receivable | None: ...
     def save(self, receivable: Receivable) -> Receivable: ...
     def list_for_debtor(self, creditor_id: str, debtor_id: str) -> list[Receivable]: ...
-    def list(
-        self, creditor_id: str, *, limit: int = 100, after: str | None = None, status: ReceivableStatus | None = None
+    def page(
+        self,
+        creditor_id: str,
+        *,
+        limit: int = 100,
+        after: str | None = None,
+        status: ReceivableStatus | None = None,
     ) -> tuple[list[Receivable], str | None]: ...
 
 
@@ -48,12 +53,19 @@ class ReceivableService:
     def list_for_debtor(self, creditor_id: str, debtor_id: str) -> list[Receivable]:
         return self.repository.list_for_debtor(creditor_id, debtor_id)
 
-    def list(
-        self, creditor_id: str, *, limit: int = 100, after: str | None = None, status: ReceivableStatus | None = None
+    def page(
+        self,
+        creditor_id: str,
+        *,
+        limit: int = 100,
+        after: str | None = None,
+        status: ReceivableStatus | None = None,
     ) -> tuple[list[Receivable], str | None]:
-        return self.repository.list(creditor_id, limit=limit, after=after, status=status)
+        return self.repository.page(creditor_id, limit=limit, after=after, status=status)
 
-    def upsert_many(self, creditor_id: str, items: Sequence[Mapping[str, Any]], source: str = "api") -> list[ItemResult]:
+    def upsert_many(
+        self, creditor_id: str, items: Sequence[Mapping[str, Any]], source: str = "api"
+    ) -> list[ItemResult]:
         """Validate every item; write the valid ones; report each item's outcome or errors.
 
         A bad item never blocks the good ones, and a receivable id repeated in one batch is
@@ -70,7 +82,11 @@ class ReceivableService:
             result = ItemResult(index, rid, errors=list(issues))
             if rid and rid in seen:
                 result.errors.append(
-                    FieldIssue("receivable_id", "duplicate_receivable", f"receivable {rid!r} appears earlier in this batch")
+                    FieldIssue(
+                        "receivable_id",
+                        "duplicate_receivable",
+                        f"receivable {rid!r} appears earlier in this batch",
+                    )
                 )
             if rid:
                 seen.add(rid)

@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from saiken.domain.errors import ConcurrentUpdate
-from saiken.domain.intake import UpsertOutcome, debtor_from_row, merge_debtor, merge_receivable, receivable_from_row
+from saiken.domain.intake import (
+    UpsertOutcome,
+    debtor_from_row,
+    merge_debtor,
+    merge_receivable,
+    receivable_from_row,
+)
 from saiken.domain.models import Debtor, Receivable
 from saiken.intake.fields import ReceivableRow
 
