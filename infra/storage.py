@@ -10,9 +10,9 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 from pynamodb.attributes import NumberAttribute
 from pynamodb.models import Model
-from saiken.adapters.tables import ALL_TABLES, ApiKeyItem, DebtorItem, IngestionRunItem, ReceivableItem
 
 from infra.constants import INTAKE_PREFIX, REPORT_RETENTION_DAYS, REPORTS_PREFIX
+from saiken.adapters.tables import ALL_TABLES, ApiKeyItem, DebtorItem, IngestionRunItem, ReceivableItem
 
 
 def _attribute(model: type[Model], name: str) -> dynamodb.Attribute:

@@ -12,6 +12,8 @@ from saiken.samples import HEADERS_CUSTOM, HEADERS_JA, generate_rows, write_file
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 TODAY = date(2026, 12, 4)
+ACME_ROWS = 600
+ACME_DEBTORS = ACME_ROWS * 4 // 5  # the update file must draw the same debtors
 
 MAPPING = """\
 # Column mapping for globex: its export uses its own headers.
@@ -36,7 +38,7 @@ defaults:
 
 def write_update(path: Path) -> None:
     """A later TSV from the same creditor: the first 60 receivables again, every 6th with a new amount."""
-    rows = list(generate_rows(60, seed=11, prefix="A", today=TODAY))
+    rows = list(generate_rows(60, seed=11, prefix="A", today=TODAY, debtors=ACME_DEBTORS))
     for i, row in enumerate(rows):
         if i % 6 == 5:
             row[8] = "9,999円"

@@ -50,6 +50,7 @@ def aws() -> Iterator[None]:
     """In-process moto with the project's tables and bucket, and fresh cold-start wiring."""
     import boto3
     from moto import mock_aws
+
     from saiken import wiring
     from saiken.adapters.tables import create_tables
 

@@ -8,6 +8,7 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from saiken import wiring
 from saiken.domain.models import IngestionState
 from saiken.observability import logger, metrics, tracer

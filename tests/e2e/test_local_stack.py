@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import requests
 from rich.console import Console
+
 from saiken import wiring
 from saiken.cli.upload import upload_file
 from saiken.local.stack import LocalStack
@@ -79,3 +80,30 @@ def test_push_over_http_and_cancel(stack: LocalStack) -> None:
     assert (cancelled.status_code, cancelled.json()["status"]) == (200, "cancelled")
     swagger = api(stack, "GET", "/swagger?format=json", "sk_e2e_push")
     assert swagger.status_code == 200 and "/receivables/batch" in swagger.json()["paths"]
+
+
+def test_cli_against_the_running_stack(stack: LocalStack, tmp_path: Path) -> None:
+    """What an operator types: generate a file, create a key, upload, list."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from saiken.cli.main import app
+
+    runner = CliRunner()
+    file = tmp_path / "load.csv"
+    assert (
+        runner.invoke(app, ["generate", str(file), "--rows", "40", "--bad-every", "10", "--prefix", "L"]).exit_code == 0
+    )
+    key = runner.invoke(app, ["apikey", "create", "--creditor", "loadco", "--endpoint", stack.endpoint])
+    assert key.exit_code == 0 and key.stdout.startswith("sk_loadco_")
+
+    uploaded = runner.invoke(app, ["upload", str(file), "--creditor", "loadco", "--endpoint", stack.endpoint])
+    assert uploaded.exit_code == 0, uploaded.stdout
+    assert "rows 40 = accepted 36 + rejected 4" in " ".join(uploaded.stdout.split())  # rich wraps at 80
+
+    listed = runner.invoke(app, ["receivables", "list", "--creditor", "loadco", "--json", "--endpoint", stack.endpoint])
+    assert listed.exit_code == 0
+    assert len(json.loads(listed.stdout)) == 36
+    response = api(stack, "GET", "/receivables?limit=500", key.stdout.strip())
+    assert len(response.json()["items"]) == 36

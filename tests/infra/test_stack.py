@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
+
 from saiken.adapters.tables import ALL_TABLES
 
 pytestmark = pytest.mark.infra

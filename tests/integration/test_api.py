@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
+
 from saiken import wiring
 from saiken.local.handlers import handler
-
 from tests.conftest import load_event
 
 pytestmark = pytest.mark.usefixtures("aws")

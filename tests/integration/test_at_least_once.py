@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+
 from saiken import wiring
 from saiken.adapters.repository import IngestionRunRepository, ReceivableRepository
 from saiken.domain.models import Receivable
 from saiken.domain.status import ReceivableStatus
 from saiken.local.handlers import handler
-
 from tests.helpers import csv_bytes, put_and_event
 
 pytestmark = pytest.mark.usefixtures("aws")

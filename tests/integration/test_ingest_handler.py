@@ -7,10 +7,10 @@ import io
 from typing import Any
 
 import pytest
+
 from saiken.adapters.repository import DebtorRepository, IngestionRunRepository, ReceivableRepository
 from saiken.domain.status import ReceivableStatus
 from saiken.local.handlers import handler
-
 from tests.helpers import csv_bytes, put_and_event, read_report
 
 pytestmark = pytest.mark.usefixtures("aws")

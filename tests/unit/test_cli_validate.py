@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from saiken.cli.main import app
 from typer.testing import CliRunner
+
+from saiken.cli.main import app
 
 runner = CliRunner()
 HEADER = "債務者ID,氏名,電話番号,メールアドレス,債権番号,請求金額,支払期日\r\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from saiken.intake.decode import AutoDecoder, UndecodableError, iter_lines
 
 TEXT = "債務者ID,氏名\r\nD1,山田 太郎\r\nD2,ｻﾄｳ ﾊﾅｺ\r\n"

@@ -6,6 +6,7 @@ from datetime import date
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from saiken.domain.intake import (
     UpsertOutcome,
     debtor_from_row,

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic_core import PydanticCustomError
+
 from saiken.intake.normalize import (
     FORMULA_PREFIXES,
     escape_csv_cell,

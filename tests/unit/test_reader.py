@@ -8,6 +8,7 @@ import io
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from saiken.intake.mapping import ColumnMapping
 from saiken.intake.reader import AcceptedRow, FileError, ReceivableFileReader, RejectedRow
 
