@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import threading
+import urllib.request
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -76,6 +77,8 @@ class LocalStack:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
+        # moto keeps its state per process: start from nothing, whatever ran before here.
+        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"))  # noqa: S310
         use_endpoint(self.endpoint)
         self._provision()
         if self.api_port is not None:
