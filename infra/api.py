@@ -107,6 +107,7 @@ class Api(Construct):
         role = self.handler.role
         storage.grant_items(role, storage.receivables, [*READ_WRITE, "dynamodb:Query"], indexes=["by_debtor"])
         storage.grant_items(role, storage.debtors, READ_WRITE)
+        storage.grant_items(role, storage.ingestion_runs, ["dynamodb:GetItem", "dynamodb:Query"])
         storage.grant_items(self.authorizer_function.role, storage.api_keys, ["dynamodb:GetItem"])
 
     def _build_firewall(self) -> wafv2.CfnWebACL:

@@ -56,6 +56,11 @@ def build_layer(output: Path, python_version: str = LAMBDA_PYTHON) -> None:
     for name in target.iterdir():
         if name.name.split("-")[0].split(".")[0] in PROVIDED_BY_RUNTIME:
             shutil.rmtree(name, ignore_errors=True)
+    copy_package(target)
+
+
+def copy_package(target: Path) -> None:
+    """The saiken package as Lambda imports it: without the CLI, the local stack and the samples."""
     shutil.copytree(
         PACKAGE,
         target / "saiken",

@@ -20,6 +20,7 @@ from saiken.api.models import (
     ErrorBody,
     ErrorOut,
     FieldErrorOut,
+    IngestionRunOut,
     ReceivableIn,
     ReceivableOut,
     ReceivablePage,
@@ -140,6 +141,16 @@ def change_status(
         creditor_id(), receivable_id, ReceivableStatus(change.status), change.reason
     )
     return ReceivableOut.of(receivable)
+
+
+@app.get("/ingestions", summary="The latest files ingested for this creditor, newest first", tags=["ingestions"])
+def list_ingestions(limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[IngestionRunOut]:
+    return [IngestionRunOut.of(run) for run in wiring.run_service().latest(creditor_id(), limit)]
+
+
+@app.get("/ingestions/<run_id>", summary="One file's ingestion result", responses=ERRORS, tags=["ingestions"])
+def get_ingestion(run_id: Annotated[str, Path(max_length=64)]) -> IngestionRunOut:
+    return IngestionRunOut.of(wiring.run_service().get(creditor_id(), run_id))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -226,11 +226,27 @@ def test_cfn_lint_is_clean(synthesized: tuple[Any, Path]) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_layer_ships_the_package_without_the_cli_or_local_stack() -> None:
-    from infra.layer import NOT_SHIPPED, runtime_requirements
+def test_layer_ships_the_package_without_the_cli_or_local_stack(tmp_path: Path) -> None:
+    from infra.layer import copy_package, runtime_requirements
 
-    assert {"local", "cli"} <= set(NOT_SHIPPED)
+    copy_package(tmp_path)
+
+    shipped = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.py")}
+    assert "saiken/intake/reader.py" in shipped and "saiken/adapters/repository.py" in shipped
+    assert not any(p.startswith(("saiken/local/", "saiken/cli/")) or p == "saiken/samples.py" for p in shipped)
     requirements = runtime_requirements()
     assert not any(r.startswith(("boto3", "botocore")) for r in requirements)
     assert any(r.startswith("pydantic==") for r in requirements)
-    assert Path("layers/shared/saiken/__init__.py").exists()
+
+
+def test_shipped_modules_never_import_the_local_stack_or_cli() -> None:
+    """What Lambda runs must import without moto, typer or rich (they are not in the layer)."""
+    package = Path(__file__).resolve().parents[2] / "layers" / "shared" / "saiken"
+    functions = Path(__file__).resolve().parents[2] / "functions"
+    shipped = [
+        p for p in package.rglob("*.py") if p.relative_to(package).parts[0] not in ("local", "cli", "samples.py")
+    ]
+    for path in [*shipped, *functions.rglob("*.py")]:
+        text = path.read_text(encoding="utf-8")
+        for banned in ("saiken.local", "saiken.cli", "import moto", "from moto", "import typer", "from rich"):
+            assert banned not in text, f"{path} imports {banned}"

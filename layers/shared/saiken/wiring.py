@@ -21,6 +21,7 @@ from saiken.adapters.repository import (
 from saiken.adapters.tables import bind_tables
 from saiken.services.ingest import IngestService
 from saiken.services.receivables import ReceivableService
+from saiken.services.runs import RunService
 from saiken.services.upsert import Upserter
 from saiken.settings import Settings, get_settings
 
@@ -60,6 +61,12 @@ def receivable_service() -> ReceivableService:
 
 
 @lru_cache(maxsize=1)
+def run_service() -> RunService:
+    settings()
+    return RunService(IngestionRunRepository())
+
+
+@lru_cache(maxsize=1)
 def api_keys() -> ApiKeyRepository:
     settings()
     return ApiKeyRepository()
@@ -74,6 +81,7 @@ def reset() -> None:
         upserter,
         ingest_service,
         receivable_service,
+        run_service,
         api_keys,
     ):
         factory.cache_clear()

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from saiken.domain.models import Receivable
+from saiken.domain.models import IngestionRun, Receivable
 from saiken.services.receivables import MAX_BATCH, ItemResult
 
 
@@ -123,3 +123,28 @@ class ErrorBody(BaseModel):
 
 class ErrorOut(BaseModel):
     error: ErrorBody
+
+
+class IngestionRunOut(BaseModel):
+    """What became of one file dropped into incoming/{creditor}/receivables/."""
+
+    run_id: str
+    file_key: str
+    state: Literal["running", "completed", "failed"]
+    encoding: str | None = None
+    rows: int = Field(description="rows = accepted + rejected, always")
+    accepted: int
+    rejected: int
+    created: int
+    updated: int
+    unchanged: int
+    error_counts: dict[str, int] = Field(default_factory=dict, description="rejected rows per error code")
+    error_code: str | None = Field(default=None, description="why the whole file failed, if it did")
+    error_message: str | None = None
+    report_key: str | None = Field(default=None, description="the per-row error report in the intake bucket")
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @classmethod
+    def of(cls, run: IngestionRun) -> IngestionRunOut:
+        return cls.model_validate(run.model_dump())

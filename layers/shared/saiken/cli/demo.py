@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +38,27 @@ UPLOADS = [
 
 
 def run_demo(out: Path, console: Console) -> dict[str, Any]:
-    # The functions' JSON logs and EMF metrics would drown the summary (they are for CloudWatch).
-    os.environ["POWERTOOLS_LOG_LEVEL"] = "ERROR"
-    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    with _quiet_functions():
+        return _run(out, console)
+
+
+@contextmanager
+def _quiet_functions() -> Iterator[None]:
+    """The functions' JSON logs and EMF metrics would drown the summary (they are for CloudWatch)."""
+    quiet = {"POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"}
+    saved = {name: os.environ.get(name) for name in quiet}
+    os.environ.update(quiet)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _run(out: Path, console: Console) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     runs: list[dict[str, Any]] = []
     stack = LocalStack(api_port=0, on_ingest=lambda e: _collect(e, runs)).start()

@@ -1,0 +1,53 @@
+"""What the functions print (their CloudWatch logs) never holds a debtor's name, phone or email."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+
+from saiken.local.handlers import handler
+from tests.helpers import csv_bytes, put_and_event
+from tests.integration.test_api import call
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+PII = ["山田 花子", "ヤマダ", "+819098765432", "090-9876-5432", "hanako@example.jp", "鈴木 次郎"]
+
+
+def test_ingest_and_api_logs_carry_no_pii(
+    lambda_context: Any, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    from saiken.observability import logger
+
+    level = logger.log_level
+    logger.setLevel("DEBUG")  # everything the functions could say
+    try:
+        with caplog.at_level(logging.DEBUG):
+            _exercise(lambda_context)
+    finally:
+        logger.setLevel(level)
+
+    printed = capsys.readouterr()  # EMF metrics are printed
+    records = [json.dumps(r.__dict__, default=str, ensure_ascii=False) for r in caplog.records]  # message + extras
+    logs = "\n".join([printed.out, printed.err, *records])
+    assert any(r.getMessage() == "ingestion run" for r in caplog.records)  # the handlers did log
+    for value in PII:
+        assert value not in logs, value
+
+
+def _exercise(lambda_context: Any) -> None:
+    rows = ["D1,山田 花子,090-9876-5432,hanako@example.jp,R1,100,2026-12-10", "D2,鈴木 次郎,,,R2,abc,2026-12-10"]
+    handler("ingest")(put_and_event("incoming/acme/receivables/pii.csv", csv_bytes(*rows)), lambda_context)
+    call("GET", "/receivables/R1", context=lambda_context)
+    item = {
+        "debtor_id": "D3",
+        "debtor_name": "山田 花子",
+        "phone": "090-9876-5432",
+        "receivable_id": "R3",
+        "amount": "x",
+        "due_date": "2026-12-10",
+    }
+    call("POST", "/receivables", item, context=lambda_context)
