@@ -7,10 +7,11 @@ cannot reach another tenant's items.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
-from typing import TypeVar
+from functools import lru_cache
+from typing import Generic, TypeVar
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
@@ -23,7 +24,8 @@ BATCH_GET_LIMIT = 100
 WRITE_CONCURRENCY = 8  # conditional writes in flight per process
 
 
-T = TypeVar("T")
+DomainT = TypeVar("DomainT", Receivable, Debtor)
+ItemT = TypeVar("ItemT", ReceivableItem, DebtorItem)
 
 
 def _now() -> datetime:
@@ -123,37 +125,93 @@ def _debtor_from_item(item: DebtorItem) -> Debtor:
     )
 
 
-_WRITERS = ThreadPoolExecutor(max_workers=WRITE_CONCURRENCY, thread_name_prefix="saiken-writer")
-
-
-def _in_parallel(save: Callable[[T], bool], items: Sequence[T]) -> list[bool]:
-    if len(items) <= 1:
-        return [save(item) for item in items]
-    return list(_WRITERS.map(save, items))
-
-
-def _chunks(items: Sequence[object], size: int) -> Iterator[Sequence[object]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+@lru_cache(maxsize=1)
+def _writers() -> ThreadPoolExecutor:
+    """Built on first use, not at import (cold start, and tests that never write)."""
+    return ThreadPoolExecutor(max_workers=WRITE_CONCURRENCY, thread_name_prefix="saiken-writer")
 
 
 # --- repositories ----------------------------------------------------------------------
 
 
-class ReceivableRepository:
-    def get(self, creditor_id: str, receivable_id: str) -> Receivable | None:
+class _VersionedRepository(Generic[DomainT, ItemT]):
+    """get / get_many / save / save_all for a creditor-keyed item with a VersionAttribute."""
+
+    item_class: type[ItemT]
+    label: str
+
+    def _to_item(self, obj: DomainT) -> ItemT:
+        raise NotImplementedError
+
+    def _from_item(self, item: ItemT) -> DomainT:
+        raise NotImplementedError
+
+    def _key(self, obj: DomainT) -> str:
+        raise NotImplementedError
+
+    def _stamp(self, obj: DomainT, now: datetime) -> DomainT:
+        return obj.model_copy(update={"updated_at": now})
+
+    def get(self, creditor_id: str, key: str) -> DomainT | None:
         try:
-            return _receivable_from_item(ReceivableItem.get(creditor_id, receivable_id, consistent_read=True))
+            return self._from_item(self.item_class.get(creditor_id, key, consistent_read=True))
         except DoesNotExist:
             return None
 
-    def get_many(self, creditor_id: str, receivable_ids: Iterable[str]) -> dict[str, Receivable]:
-        keys = [(creditor_id, rid) for rid in dict.fromkeys(receivable_ids)]
-        found: dict[str, Receivable] = {}
-        for chunk in _chunks(keys, BATCH_GET_LIMIT):
-            for item in ReceivableItem.batch_get(chunk, consistent_read=True):
-                found[item.receivable_id] = _receivable_from_item(item)
+    def get_many(self, creditor_id: str, keys: Iterable[str]) -> dict[str, DomainT]:
+        """Consistent batch reads, 100 keys a request; missing keys are simply absent."""
+        wanted = [(creditor_id, key) for key in dict.fromkeys(keys)]
+        found: dict[str, DomainT] = {}
+        for start in range(0, len(wanted), BATCH_GET_LIMIT):
+            for item in self.item_class.batch_get(wanted[start : start + BATCH_GET_LIMIT], consistent_read=True):
+                obj = self._from_item(item)
+                found[self._key(obj)] = obj
         return found
+
+    def save(self, obj: DomainT) -> DomainT:
+        """Create (version None) or update with the version check; raises ConcurrentUpdate."""
+        item = self._to_item(self._stamp(obj, _now()))
+        try:
+            item.save()
+        except (PutError, UpdateError) as exc:
+            if _is_conditional_failure(exc):
+                raise ConcurrentUpdate(f"{self.label} {self._key(obj)} changed concurrently") from exc
+            raise
+        return self._from_item(item)
+
+    def save_all(self, objs: Sequence[DomainT]) -> list[bool]:
+        """Write each item with its own version check, a few at a time in parallel.
+
+        Items are independent, so no transaction: a conflict on one (False in the result)
+        does not hold back the others, and there is no 2x transactional write cost.
+        """
+        if len(objs) <= 1:
+            return [self._try_save(obj) for obj in objs]
+        return list(_writers().map(self._try_save, objs))
+
+    def _try_save(self, obj: DomainT) -> bool:
+        try:
+            self.save(obj)
+        except ConcurrentUpdate:
+            return False
+        return True
+
+
+class ReceivableRepository(_VersionedRepository[Receivable, ReceivableItem]):
+    item_class = ReceivableItem
+    label = "receivable"
+
+    def _to_item(self, obj: Receivable) -> ReceivableItem:
+        return _receivable_to_item(obj)
+
+    def _from_item(self, item: ReceivableItem) -> Receivable:
+        return _receivable_from_item(item)
+
+    def _key(self, obj: Receivable) -> str:
+        return obj.receivable_id
+
+    def _stamp(self, obj: Receivable, now: datetime) -> Receivable:
+        return obj.model_copy(update={"updated_at": now, "created_at": obj.created_at or now})
 
     def list_for_debtor(self, creditor_id: str, debtor_id: str) -> list[Receivable]:
         return [_receivable_from_item(item) for item in ReceivableItem.by_debtor.query(f"{creditor_id}#{debtor_id}")]
@@ -182,70 +240,19 @@ class ReceivableRepository:
         for item in ReceivableItem.query(creditor_id):
             yield _receivable_from_item(item)
 
-    def save(self, receivable: Receivable) -> Receivable:
-        """Create (version None) or update with the version check; raises ConcurrentUpdate."""
-        now = _now()
-        receivable = receivable.model_copy(update={"updated_at": now, "created_at": receivable.created_at or now})
-        item = _receivable_to_item(receivable)
-        try:
-            item.save()
-        except (PutError, UpdateError) as exc:
-            if _is_conditional_failure(exc):
-                raise ConcurrentUpdate(f"receivable {receivable.receivable_id} changed concurrently") from exc
-            raise
-        return _receivable_from_item(item)
 
-    def save_all(self, receivables: Sequence[Receivable]) -> list[bool]:
-        """Write each receivable with its own version check, a few at a time in parallel.
+class DebtorRepository(_VersionedRepository[Debtor, DebtorItem]):
+    item_class = DebtorItem
+    label = "debtor"
 
-        Items are independent, so no transaction: a conflict on one (False in the result)
-        does not hold back the others, and there is no 2x transactional write cost.
-        """
-        return _in_parallel(self._try_save, receivables)
+    def _to_item(self, obj: Debtor) -> DebtorItem:
+        return _debtor_to_item(obj)
 
-    def _try_save(self, receivable: Receivable) -> bool:
-        try:
-            self.save(receivable)
-        except ConcurrentUpdate:
-            return False
-        return True
-
-
-class DebtorRepository:
-    def get(self, creditor_id: str, debtor_id: str) -> Debtor | None:
-        try:
-            return _debtor_from_item(DebtorItem.get(creditor_id, debtor_id, consistent_read=True))
-        except DoesNotExist:
-            return None
-
-    def get_many(self, creditor_id: str, debtor_ids: Iterable[str]) -> dict[str, Debtor]:
-        keys = [(creditor_id, did) for did in dict.fromkeys(debtor_ids)]
-        found: dict[str, Debtor] = {}
-        for chunk in _chunks(keys, BATCH_GET_LIMIT):
-            for item in DebtorItem.batch_get(chunk, consistent_read=True):
-                found[item.debtor_id] = _debtor_from_item(item)
-        return found
-
-    def save(self, debtor: Debtor) -> Debtor:
-        item = _debtor_to_item(debtor.model_copy(update={"updated_at": _now()}))
-        try:
-            item.save()
-        except (PutError, UpdateError) as exc:
-            if _is_conditional_failure(exc):
-                raise ConcurrentUpdate(f"debtor {debtor.debtor_id} changed concurrently") from exc
-            raise
+    def _from_item(self, item: DebtorItem) -> Debtor:
         return _debtor_from_item(item)
 
-    def save_all(self, debtors: Sequence[Debtor]) -> list[bool]:
-        """Each debtor with its own version check, in parallel; False where someone else won."""
-        return _in_parallel(self._try_save, debtors)
-
-    def _try_save(self, debtor: Debtor) -> bool:
-        try:
-            self.save(debtor)
-        except ConcurrentUpdate:
-            return False
-        return True
+    def _key(self, obj: Debtor) -> str:
+        return obj.debtor_id
 
 
 class IngestionRunRepository:
