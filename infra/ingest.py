@@ -75,32 +75,33 @@ class Ingest(Construct):
             statistic="Sum",
             period=Duration.minutes(5),
         )
+        five_minutes = Duration.minutes(5)
         return [
-            cloudwatch.Alarm(
-                self,
+            self._alarm(
                 "Errors",
-                metric=function.metric_errors(period=Duration.minutes(5)),
-                threshold=1,
-                evaluation_periods=1,
-                alarm_description="The ingest function raised (it will retry, then dead-letter)",
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                function.metric_errors(period=five_minutes),
+                "The ingest function raised (it will retry, then dead-letter)",
             ),
-            cloudwatch.Alarm(
-                self,
+            self._alarm(
                 "DeadLettered",
-                metric=self.dead_letters.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
-                threshold=1,
-                evaluation_periods=1,
-                alarm_description="A receivables file could not be ingested after retries: see the DLQ",
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                self.dead_letters.metric_approximate_number_of_messages_visible(period=five_minutes),
+                "A receivables file could not be ingested after retries: see the DLQ",
             ),
-            cloudwatch.Alarm(
-                self,
+            self._alarm(
                 "FailedFiles",
-                metric=failed_runs,
-                threshold=1,
-                evaluation_periods=1,
-                alarm_description="A creditor's file was rejected whole (missing column, not CSV, bad encoding)",
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                failed_runs,
+                "A creditor's file was rejected whole (missing column, not CSV, bad encoding)",
             ),
         ]
+
+    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, description: str) -> cloudwatch.Alarm:
+        """Any occurrence in five minutes: each of these means a creditor's file needs a look."""
+        return cloudwatch.Alarm(
+            self,
+            construct_id,
+            metric=metric,
+            threshold=1,
+            evaluation_periods=1,
+            alarm_description=description,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
