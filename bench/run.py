@@ -45,6 +45,9 @@ def intake_core(path: Path) -> int:
     normalize.normalize_phone.cache_clear()
     normalize.normalize_email.cache_clear()
     normalize._valid_jp_shape.cache_clear()
+    normalize._amount_text.cache_clear()
+    normalize._date_text.cache_clear()
+    normalize._kana_text.cache_clear()
     with path.open("rb") as handle:
         reader = ReceivableFileReader(iter_chunks(handle), filename=path.name)
         for _ in reader:

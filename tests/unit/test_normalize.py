@@ -170,3 +170,17 @@ def test_escaped_cells_never_start_a_formula(text: str) -> None:
     escaped = escape_csv_cell(text)
     assert not escaped.startswith(FORMULA_PREFIXES)
     assert escaped.removeprefix("'") == text or escaped == text
+
+
+@pytest.mark.parametrize("value", [[1], {"a": 1}, None, True])
+def test_odd_json_values_are_invalid_not_crashes(value: object) -> None:
+    """The API hands over any JSON value; the per-string caches must never see an unhashable one."""
+    assert code_of(parse_amount, value) == "invalid_amount"
+    assert code_of(parse_date, value) == "invalid_date"
+
+
+def test_cached_results_are_the_same_every_time() -> None:
+    assert parse_date("令和8年12月10日") == parse_date("令和8年12月10日") == date(2026, 12, 10)
+    for _ in range(2):
+        assert code_of(parse_amount, "abc") == "invalid_amount"
+        assert code_of(parse_date, "2026-02-30") == "invalid_date"

@@ -45,10 +45,16 @@ def clean_text(value: object) -> str | None:
 
 def clean_kana(value: object) -> str | None:
     """Kana names are stored as full-width katakana (NFKC widens half-width kana)."""
+    if value.__class__ is str:
+        return _kana_text(value)
     text = clean_text(value)
-    if text is None:
-        return None
-    return jaconv.hira2kata(text)
+    return None if text is None else jaconv.hira2kata(text)
+
+
+@lru_cache(maxsize=8192)  # family and given names repeat across debtors
+def _kana_text(value: str) -> str | None:
+    text = clean_text(value)
+    return None if text is None else jaconv.hira2kata(text)
 
 
 _AMOUNT_STRIP = str.maketrans("", "", ",¥\\円 ")
@@ -66,16 +72,20 @@ def parse_amount(value: object) -> int:
             raise invalid("invalid_amount", "amount must be a whole number of yen")
         amount = int(value)
     else:
-        text = nfkc(str(value)).translate(_AMOUNT_STRIP)
-        match = _AMOUNT_RE.fullmatch(text)
-        if match is None:
-            raise invalid("invalid_amount", f"amount must be a positive whole number of yen, got {value!r}")
-        amount = int(match.group(1))
+        amount = _amount_text(value if value.__class__ is str else str(value))
     if amount <= 0:
         raise invalid("invalid_amount", "amount must be greater than zero")
     if amount >= MAX_AMOUNT:
         raise invalid("invalid_amount", "amount is implausibly large")
     return amount
+
+
+@lru_cache(maxsize=4096)  # a billing file repeats a handful of amounts (and of due dates)
+def _amount_text(value: str) -> int:
+    match = _AMOUNT_RE.fullmatch(nfkc(value).translate(_AMOUNT_STRIP))
+    if match is None:
+        raise invalid("invalid_amount", f"amount must be a positive whole number of yen, got {value!r}")
+    return int(match.group(1))
 
 
 # Era name -> first day. Abbreviations (R, H, S, T, M) as printed by business systems.
@@ -104,7 +114,12 @@ def parse_date(value: object) -> date:
     """
     if isinstance(value, date):
         return value
-    text = nfkc(str(value)).upper()
+    return _date_text(value if value.__class__ is str else str(value))
+
+
+@lru_cache(maxsize=4096)
+def _date_text(value: str) -> date:
+    text = nfkc(value).upper()
     try:
         if m := _ISO_RE.fullmatch(text) or _COMPACT_RE.fullmatch(text) or _KANJI_RE.fullmatch(text):
             return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
@@ -141,7 +156,9 @@ def _valid_jp_shape(prefix: str, length: int) -> bool:
 @lru_cache(maxsize=65536)
 def normalize_phone(value: str) -> str:
     """Any valid Japanese number (hyphens, spaces, full-width, +81) as E.164, e.g. +819012345678."""
-    text = nfkc(value).translate(_PHONE_STRIP)
+    text = value.translate(_PHONE_STRIP)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_PHONE_STRIP)
     national: str | None = None
     if text.startswith("+81"):
         national = text[3:]

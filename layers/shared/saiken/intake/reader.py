@@ -161,7 +161,7 @@ class ReceivableFileReader:
         for record in reader:
             start = last_line + 1
             last_line = reader.line_num
-            if not any(cell.strip() for cell in record):
+            if not "".join(record).strip():
                 continue  # blank line or an Excel row of empty cells
             if header is None:
                 header = record
