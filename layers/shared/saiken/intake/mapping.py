@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from saiken.intake.fields import CANONICAL_FIELDS
@@ -48,6 +47,8 @@ class ColumnMapping(BaseModel):
 
     @classmethod
     def from_yaml(cls, text: str) -> ColumnMapping:
+        import yaml  # only creditors with their own headers need it: keep it off the cold start
+
         data = yaml.safe_load(text) or {}
         return cls.model_validate(data)
 
