@@ -99,3 +99,12 @@ def test_human_output_names_the_problem(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == 0
     assert "invalid_date" in result.stdout and "1 rejected" in result.stdout
+
+
+def test_upload_without_a_local_stack_says_how_to_start_one(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "x.csv"
+    path.write_text(HEADER, encoding="utf-8")
+    result = runner.invoke(app, ["upload", str(path), "--creditor", "acme"])
+    assert result.exit_code == 2
+    assert "saiken local up" in " ".join(result.output.split())

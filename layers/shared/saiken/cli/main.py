@@ -79,8 +79,8 @@ def validate(
 
 @local_app.command("up")
 def local_up(
-    port: Annotated[int, typer.Option(help="AWS endpoint port (moto server)")] = 4566,
-    api_port: Annotated[int, typer.Option(help="REST API port")] = 8080,
+    port: Annotated[int, typer.Option(help="AWS endpoint port (moto server; 0 = any free port)")] = 4566,
+    api_port: Annotated[int, typer.Option(help="REST API port (0 = any free port)")] = 8080,
     creditor: Annotated[list[str] | None, typer.Option(help="create an API key for this creditor (repeatable)")] = None,
 ) -> None:
     """Serve the AWS side on 127.0.0.1 and wire S3 -> ingest and HTTP -> API, until Ctrl-C."""
@@ -98,7 +98,6 @@ def local_up(
             )
 
     stack = LocalStack(port=port, api_port=api_port, on_ingest=report).start()
-    stack.write_state()
     console.print(f"AWS endpoint  {stack.endpoint}   (export AWS_ENDPOINT_URL={stack.endpoint})")
     console.print(f"REST API      {stack.api_url}   (Authorization: Bearer <key>; docs at /swagger)")
     console.print(f"bucket        s3://{wiring.settings().bucket}/incoming/<creditor>/receivables/")
@@ -106,6 +105,7 @@ def local_up(
         key = _new_key(name)
         wiring.api_keys().add(key, name, name="local up")
         console.print(f"API key for {name}: {key}")
+    stack.write_state()  # last: other commands take the file as the sign the stack is ready
     console.print(f"state written to {STATE_FILE}; Ctrl-C to stop")
     try:
         stack.run_forever()

@@ -1,0 +1,66 @@
+"""The README's local workflow, as separate processes: `saiken local up`, `saiken upload`, HTTP, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.e2e
+
+SAIKEN = str(Path(sys.executable).with_name("saiken"))
+HEADER = "債務者ID,氏名,電話番号,メールアドレス,債権番号,請求金額,支払期日\r\n"
+
+
+def test_local_up_then_upload_from_another_process(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+    env.pop("AWS_ENDPOINT_URL", None)
+    server = subprocess.Popen(
+        [SAIKEN, "local", "up", "--port", "0", "--api-port", "0", "--creditor", "acme"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        key = None
+        assert server.stdout is not None
+        for line in server.stdout:  # ends if the server dies: then the assertions below say so
+            if line.startswith("API key for acme: "):
+                key = line.split(": ", 1)[1].strip()
+            if "state written" in line:
+                break
+        state = json.loads((tmp_path / ".saiken" / "local.json").read_text())
+        assert key and key.startswith("sk_acme_")
+
+        file = tmp_path / "請求.csv"
+        file.write_bytes((HEADER + 'D1,山田,090-1234-5678,,R1,"12,000",2026/12/10\r\n').encode("cp932"))
+        upload = subprocess.run(
+            [SAIKEN, "upload", str(file), "--creditor", "acme"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert upload.returncode == 0, upload.stdout + upload.stderr
+        assert "completed" in upload.stdout
+
+        response = requests.get(
+            f"{state['api']}/receivables/R1", headers={"Authorization": f"Bearer {key}"}, timeout=30
+        )
+        assert response.status_code == 200
+        assert response.json()["amount"] == 12000
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=60)
+    assert server.returncode == 0
+    assert not (tmp_path / ".saiken" / "local.json").exists()
