@@ -17,6 +17,7 @@ from saiken.api.models import (
     BatchIn,
     BatchItemOut,
     BatchOut,
+    DebtorOut,
     ErrorBody,
     ErrorOut,
     FieldErrorOut,
@@ -123,6 +124,11 @@ def get_receivable(receivable_id: Annotated[str, Path(max_length=64)]) -> Receiv
 @app.get("/debtors/<debtor_id>/receivables", summary="A debtor's receivables, oldest due first", tags=["debtors"])
 def debtor_receivables(debtor_id: Annotated[str, Path(max_length=64)]) -> list[ReceivableOut]:
     return [ReceivableOut.of(r) for r in wiring.receivable_service().list_for_debtor(creditor_id(), debtor_id)]
+
+
+@app.get("/debtors/<debtor_id>", summary="A debtor, their flags and receivables", responses=ERRORS, tags=["debtors"])
+def get_debtor(debtor_id: Annotated[str, Path(max_length=64)]) -> DebtorOut:
+    return DebtorOut.of(wiring.receivable_service().debtor(creditor_id(), debtor_id))
 
 
 @app.put(

@@ -198,3 +198,27 @@ def test_api_keys_are_stored_hashed(lambda_context: Any) -> None:
     stored = [item.attribute_values for item in ApiKeyItem.scan()]
     assert len(stored) == 1
     assert "sk_test_acme" not in json.dumps(stored, default=str)
+
+
+def test_a_debtor_with_their_receivables_and_open_balance(lambda_context: Any) -> None:
+    call(
+        "POST",
+        "/receivables/batch",
+        {
+            "items": [
+                {**ITEM, "receivable_id": "D-1", "amount": 1000},
+                {**ITEM, "receivable_id": "D-2", "amount": 2500, "email": "taro@example.jp"},
+            ]
+        },
+        context=lambda_context,
+    )
+    call("PUT", "/receivables/D-1/status", {"status": "cancelled"}, context=lambda_context)
+
+    status, debtor = call("GET", "/debtors/C1", context=lambda_context)
+
+    assert status == 200
+    assert (debtor["name"], debtor["phone"], debtor["email"]) == ("山田 太郎", "+819012345678", "taro@example.jp")
+    assert [r["receivable_id"] for r in debtor["receivables"]] == ["D-1", "D-2"]
+    assert debtor["open_balance"] == 2500
+    assert call("GET", "/debtors/C1", creditor="globex", context=lambda_context)[0] == 404
+    assert call("GET", "/debtors/nobody", context=lambda_context)[0] == 404

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from saiken.domain.models import IngestionRun, Receivable
-from saiken.services.receivables import MAX_BATCH, ItemResult
+from saiken.services.receivables import MAX_BATCH, DebtorOverview, ItemResult
 
 
 class ReceivableIn(BaseModel):
@@ -148,3 +148,30 @@ class IngestionRunOut(BaseModel):
     @classmethod
     def of(cls, run: IngestionRun) -> IngestionRunOut:
         return cls.model_validate(run.model_dump())
+
+
+class DebtorOut(BaseModel):
+    """A debtor's contact details, flags and receivables. Personal data: only for the creditor's key."""
+
+    debtor_id: str
+    name: str
+    name_kana: str | None = None
+    phone: str | None = Field(default=None, description="E.164")
+    email: str | None = None
+    postal_code: str | None = None
+    address: str | None = None
+    do_not_contact: bool
+    lawyer_retained: bool = Field(description="受任通知 received: no direct contact")
+    opt_outs: list[str]
+    open_balance: int = Field(description="yen still owed on receivables not paid, written off or cancelled")
+    receivables: list[ReceivableOut]
+
+    @classmethod
+    def of(cls, overview: DebtorOverview) -> DebtorOut:
+        return cls.model_validate(
+            {
+                **overview.debtor.model_dump(),
+                "open_balance": overview.open_balance,
+                "receivables": [ReceivableOut.of(r) for r in overview.receivables],
+            }
+        )

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from saiken.domain.errors import ConcurrentUpdate, NotFound
 from saiken.domain.intake import UpsertOutcome
-from saiken.domain.models import Receivable
+from saiken.domain.models import Debtor, Receivable
 from saiken.domain.status import OPERATOR_TARGETS, InvalidTransition, ReceivableStatus, transition
 from saiken.intake.fields import FieldIssue, ReceivableRow, validate_row
 from saiken.services.upsert import Upserter
@@ -39,6 +39,17 @@ class ItemResult:
     errors: list[FieldIssue] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class DebtorOverview:
+    debtor: Debtor
+    receivables: list[Receivable]
+
+    @property
+    def open_balance(self) -> int:
+        """What the debtor still owes on receivables that are not closed (paid, written off, cancelled)."""
+        return sum(r.balance for r in self.receivables if not r.status.is_closed)
+
+
 @dataclass
 class ReceivableService:
     repository: ReceivableReader
@@ -52,6 +63,13 @@ class ReceivableService:
 
     def list_for_debtor(self, creditor_id: str, debtor_id: str) -> list[Receivable]:
         return self.repository.list_for_debtor(creditor_id, debtor_id)
+
+    def debtor(self, creditor_id: str, debtor_id: str) -> DebtorOverview:
+        """A debtor with all their receivables: the one place to look (債務者・債権の一元管理)."""
+        debtor = self.upserter.debtors.get(creditor_id, debtor_id)
+        if debtor is None:
+            raise NotFound(f"debtor {debtor_id!r} not found")
+        return DebtorOverview(debtor, self.repository.list_for_debtor(creditor_id, debtor_id))
 
     def page(
         self,
