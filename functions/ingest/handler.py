@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -56,7 +57,7 @@ def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
             file_key=key,
             etag=record.s3.get_object.etag or "",
             chunks=store.stream(key),
-            mapping=store.mapping_for(creditor_id),
+            load_mapping=partial(store.mapping_for, creditor_id),
         )
         logger.info("ingestion run", extra={"run": run.model_dump(mode="json", include=_LOGGED_RUN_FIELDS)})
         metrics.add_metric(name="RowsAccepted", unit=MetricUnit.Count, value=run.accepted)

@@ -136,3 +136,47 @@ def test_tenants_do_not_share_receivables(lambda_context: Any) -> None:
     assert acme is not None and globex is not None
     assert (acme.amount, globex.amount) == (12000, 999)
     assert DebtorRepository().get("acme", "D1").name == "山田 太郎"  # type: ignore[union-attr]
+
+
+MAPPED = "お客様コード,お名前,メール,請求No,金額,期限\r\nC1,山田,a@example.jp,R1,500,2026-12-10\r\n".encode("cp932")
+MAPPING = (
+    "columns:\n  お客様コード: debtor_id\n  お名前: debtor_name\n  メール: email\n  請求No: receivable_id\n"
+    "  金額: amount\n  期限: due_date\n"
+)
+
+
+def put_mapping(text: str) -> None:
+    import os
+
+    from tests.helpers import s3
+
+    s3().put_object(Bucket=os.environ["SAIKEN_BUCKET"], Key="config/acme/mapping.yaml", Body=text.encode())
+
+
+def test_a_broken_mapping_fails_the_run_with_its_reason_and_a_fixed_one_is_used(lambda_context: Any) -> None:
+    put_mapping("columns:\n  お客様コード: debtor_idd\n")
+    event = put_and_event("incoming/acme/receivables/mapped.csv", MAPPED)
+
+    failed = handler("ingest")(event, lambda_context)["runs"][0]
+
+    assert (failed["state"], failed["error_code"]) == ("failed", "invalid_mapping")
+    assert "config/acme/mapping.yaml" in failed["error_message"] and "debtor_idd" in failed["error_message"]
+
+    put_mapping(MAPPING)  # the creditor fixes the mapping; S3 redelivers (or they upload the same file again)
+    fixed = handler("ingest")(event, lambda_context)["runs"][0]
+
+    assert (fixed["state"], fixed["accepted"]) == ("completed", 1)
+    assert ReceivableRepository().get("acme", "R1") is not None
+
+
+def test_yaml_that_does_not_parse_is_an_invalid_mapping(lambda_context: Any) -> None:
+    put_mapping("columns: [unclosed\n")
+    run = handler("ingest")(put_and_event("incoming/acme/receivables/mapped.csv", MAPPED), lambda_context)["runs"][0]
+    assert (run["state"], run["error_code"]) == ("failed", "invalid_mapping")
+
+
+def test_a_file_that_failed_whole_is_read_again_when_delivered_again(lambda_context: Any) -> None:
+    event = put_and_event(KEY, "氏名,債権番号\r\n山田,R1\r\n".encode("cp932"))
+    assert handler("ingest")(event, lambda_context)["runs"][0]["error_code"] == "missing_column"
+    again = handler("ingest")(event, lambda_context)["runs"][0]
+    assert (again["state"], again["error_code"]) == ("failed", "missing_column")  # same answer, not "skipped"

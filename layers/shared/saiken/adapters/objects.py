@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from saiken.intake.decode import CHUNK_SIZE
 from saiken.intake.mapping import ColumnMapping
+from saiken.intake.reader import FileError
 
 
 def mapping_key(creditor_id: str) -> str:
@@ -45,4 +46,9 @@ class ObjectStore:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 return None
             raise
-        return ColumnMapping.from_yaml(body.decode("utf-8"))
+        import yaml
+
+        try:
+            return ColumnMapping.from_yaml(body.decode("utf-8-sig"))
+        except (ValueError, yaml.YAMLError) as exc:  # encoding, YAML syntax or the schema (pydantic)
+            raise FileError("invalid_mapping", f"{mapping_key(creditor_id)}: {exc}") from exc

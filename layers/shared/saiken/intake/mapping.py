@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Literal
 
@@ -44,6 +45,10 @@ class ColumnMapping(BaseModel):
         if unknown:
             raise ValueError(f"unknown canonical fields {unknown}; known: {list(CANONICAL_FIELDS)}")
         return {k: str(v) for k, v in value.items()}
+
+    def fingerprint(self) -> str:
+        """Changes whenever the mapping would read a file differently."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
 
     @classmethod
     def from_yaml(cls, text: str) -> ColumnMapping:

@@ -30,9 +30,9 @@ class ReportSink(Protocol):
     def put_report(self, key: str, body: bytes) -> None: ...
 
 
-def run_id_for(file_key: str, etag: str) -> str:
-    """The same object (key + ETag) delivered twice maps to the same run."""
-    return hashlib.sha256(f"{file_key}\n{etag}".encode()).hexdigest()[:32]
+def run_id_for(file_key: str, etag: str, mapping_fingerprint: str = "") -> str:
+    """The same object (key + ETag) read with the same mapping maps to the same run."""
+    return hashlib.sha256(f"{file_key}\n{etag}\n{mapping_fingerprint}".encode()).hexdigest()[:32]
 
 
 def report_key_for(creditor_id: str, file_key: str) -> str:
@@ -74,16 +74,22 @@ class IngestService:
         etag: str,
         chunks: Iterable[bytes],
         mapping: ColumnMapping | None = None,
+        load_mapping: Callable[[], ColumnMapping | None] | None = None,
         on_progress: Callable[[int], None] | None = None,
     ) -> IngestionRun:
-        run_id = run_id_for(file_key, etag)
+        """``load_mapping`` reads the creditor's mapping; a broken one fails the run with its reason."""
+        mapping_error: FileError | None = None
+        if load_mapping is not None:
+            try:
+                mapping = load_mapping()
+            except FileError as exc:
+                mapping_error = exc
+        run_id = run_id_for(file_key, etag, mapping.fingerprint() if mapping else ("broken" if mapping_error else ""))
         previous = self.runs.get(creditor_id, run_id)
-        if previous is not None and (
-            previous.state == IngestionState.COMPLETED
-            or (previous.state == IngestionState.FAILED and previous.error_code != INTERNAL_ERROR)
-        ):
-            # A duplicate S3 event or an identical re-upload: the work is done, change nothing.
-            # (A run that died of an internal error is done again: Lambda's retry is the point.)
+        if previous is not None and previous.state == IngestionState.COMPLETED:
+            # A duplicate S3 event or an identical re-upload (same bytes, same mapping): the work is
+            # done, change nothing. A failed run is always tried again: the creditor may have fixed
+            # the mapping, and Lambda's retry after an internal error is the point.
             return previous.model_copy(update={"state": IngestionState.SKIPPED_DUPLICATE})
         run = IngestionRun(
             creditor_id=creditor_id,
@@ -119,6 +125,8 @@ class IngestService:
                 on_progress(reader.rows)
 
         try:
+            if mapping_error is not None:
+                raise mapping_error
             for outcome in reader:
                 if isinstance(outcome, AcceptedRow):
                     batch.append(outcome)
