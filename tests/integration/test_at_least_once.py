@@ -102,3 +102,28 @@ def test_the_same_event_delivered_twice_at_once_writes_each_receivable_once(lamb
     receivables = list(ReceivableRepository().iterate("acme"))
     assert len(receivables) == 30
     assert {r.version for r in receivables} == {1}
+
+
+def test_a_run_cut_off_by_the_lambda_timeout_is_finished_by_the_retry(lambda_context: Any) -> None:
+    """A timeout kills the function without a word: the run stays 'running' and the retry must redo it."""
+    from saiken.domain.models import IngestionRun
+    from saiken.services.ingest import run_id_for
+
+    event = put_and_event("incoming/acme/receivables/big.csv", csv_bytes(*ROWS))
+    obj = event["Records"][0]["s3"]["object"]
+    half = ROWS[:15]
+    handler("ingest")(put_and_event("incoming/acme/receivables/first-half.csv", csv_bytes(*half)), lambda_context)
+    IngestionRunRepository().save(
+        IngestionRun(
+            creditor_id="acme",
+            run_id=run_id_for("incoming/acme/receivables/big.csv", obj["eTag"]),
+            file_key="incoming/acme/receivables/big.csv",
+            state="running",
+            rows=15,
+        )
+    )
+
+    retried = handler("ingest")(event, lambda_context)["runs"][0]
+
+    assert retried["state"] == "completed"
+    assert (retried["rows"], retried["created"], retried["unchanged"]) == (30, 15, 15)
