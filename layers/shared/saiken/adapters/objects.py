@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from botocore.exceptions import ClientError
 
@@ -32,9 +32,9 @@ class ObjectStore:
         finally:
             body.close()
 
-    def put_report(self, key: str, body: bytes) -> None:
-        # Encryption at rest is the bucket's default (see infra/storage.py).
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="text/csv; charset=utf-8")
+    def put_report(self, key: str, body: IO[bytes]) -> None:
+        """Streams the report (multipart above 8 MB); encryption at rest is the bucket's default."""
+        self.client.upload_fileobj(body, self.bucket, key, ExtraArgs={"ContentType": "text/csv; charset=utf-8"})
 
     def put_file(self, key: str, body: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=body)

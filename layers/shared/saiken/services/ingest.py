@@ -9,12 +9,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import IO, Protocol
 
 from saiken.domain.models import IngestionRun, IngestionState
 from saiken.intake.fields import ReceivableRow
 from saiken.intake.mapping import ColumnMapping
-from saiken.intake.reader import AcceptedRow, FileError, ReceivableFileReader, RowError
+from saiken.intake.reader import AcceptedRow, FileError, ReceivableFileReader, RejectedRow, RowError
 from saiken.intake.report import ErrorReportWriter
 from saiken.services.upsert import Upserter
 
@@ -27,7 +27,7 @@ class RunStore(Protocol):
 
 
 class ReportSink(Protocol):
-    def put_report(self, key: str, body: bytes) -> None: ...
+    def put_report(self, key: str, body: IO[bytes]) -> None: ...
 
 
 def run_id_for(file_key: str, etag: str, mapping_fingerprint: str = "") -> str:
@@ -58,6 +58,38 @@ class _Checksum:
         return self._hash.hexdigest()
 
 
+class _Pass:
+    """One read of one file: batches accepted rows into upserts, streams rejections to the report."""
+
+    def __init__(self, upserter: Upserter, creditor_id: str, file_key: str, report: ErrorReportWriter) -> None:
+        self.upserter, self.creditor_id, self.file_key, self.report = upserter, creditor_id, file_key, report
+        self.batch: list[AcceptedRow] = []
+        self.outcomes: Counter[str] = Counter()
+        self.error_counts: Counter[str] = Counter()
+
+    def accept(self, row: AcceptedRow, batch_size: int) -> None:
+        self.batch.append(row)
+        if len(self.batch) >= batch_size:
+            self.flush()
+
+    def reject(self, row: RejectedRow) -> None:
+        self.report.write(row.errors)
+        self.error_counts.update({e.code for e in row.errors})
+
+    def flush(self) -> None:
+        if not self.batch:
+            return
+        result = self.upserter.upsert(self.creditor_id, [a.data for a in self.batch], source=self.file_key)
+        for accepted, outcome in zip(self.batch, result.outcomes, strict=True):
+            if outcome is None:  # kept changing under concurrent writers: reported, never lost silently
+                self.outcomes["write_failed"] += 1
+                self.error_counts["conflict"] += 1
+                self.report.write([_write_failed(accepted)])
+            else:
+                self.outcomes[outcome.value] += 1
+        self.batch.clear()
+
+
 @dataclass
 class IngestService:
     upserter: Upserter
@@ -75,7 +107,6 @@ class IngestService:
         chunks: Iterable[bytes],
         mapping: ColumnMapping | None = None,
         load_mapping: Callable[[], ColumnMapping | None] | None = None,
-        on_progress: Callable[[int], None] | None = None,
     ) -> IngestionRun:
         """``load_mapping`` reads the creditor's mapping; a broken one fails the run with its reason."""
         mapping_error: FileError | None = None
@@ -102,69 +133,49 @@ class IngestService:
 
         checksum = _Checksum(chunks)
         reader = ReceivableFileReader(checksum, filename=file_key, mapping=mapping)
-        spool = tempfile.SpooledTemporaryFile(max_size=8 << 20, mode="w+b")  # noqa: SIM115 - closed below
-        text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
-        report = ErrorReportWriter(text)
-        batch: list[AcceptedRow] = []
-        counts = {"created": 0, "updated": 0, "unchanged": 0, "write_failed": 0}
-        error_counts: Counter[str] = Counter()
+        with tempfile.SpooledTemporaryFile(max_size=8 << 20) as spool:
+            text = io.TextIOWrapper(spool, encoding="utf-8", newline="", write_through=True)
+            one = _Pass(self.upserter, creditor_id, file_key, ErrorReportWriter(text))
+            error: FileError | None = None
+            try:
+                if mapping_error is not None:
+                    raise mapping_error
+                for outcome in reader:
+                    if isinstance(outcome, AcceptedRow):
+                        one.accept(outcome, self.batch_size)
+                    else:
+                        one.reject(outcome)
+            except FileError as exc:
+                error = exc  # the file as a whole could not be read on
+            except Exception:
+                self.runs.save(
+                    run.model_copy(
+                        update={
+                            "state": IngestionState.FAILED,
+                            "error_code": INTERNAL_ERROR,
+                            "finished_at": self.clock(),
+                        }
+                    )
+                )
+                raise
+            one.flush()  # rows accepted before a file-level fault are kept
+            text.detach()  # the spool stays open for the upload
+            spool.seek(0)
+            self.reports.put_report(run.report_key or "", spool)
 
-        def flush() -> None:
-            if not batch:
-                return
-            result = self.upserter.upsert(creditor_id, [a.data for a in batch], source=file_key)
-            for accepted, outcome in zip(batch, result.outcomes, strict=True):
-                if outcome is None:
-                    counts["write_failed"] += 1
-                    error_counts["conflict"] += 1
-                    report.write([_write_failed(accepted)])
-                else:
-                    counts[outcome.value] += 1
-            batch.clear()
-            if on_progress:
-                on_progress(reader.rows)
-
-        try:
-            if mapping_error is not None:
-                raise mapping_error
-            for outcome in reader:
-                if isinstance(outcome, AcceptedRow):
-                    batch.append(outcome)
-                    if len(batch) >= self.batch_size:
-                        flush()
-                else:
-                    report.write(outcome.errors)
-                    error_counts.update({e.code for e in outcome.errors})
-            flush()
-            state, error = IngestionState.COMPLETED, None
-        except FileError as exc:
-            flush()  # rows accepted before the fault are kept
-            state, error = IngestionState.FAILED, exc
-        except Exception:
-            run.state = IngestionState.FAILED
-            run.error_code = INTERNAL_ERROR
-            run.finished_at = self.clock()
-            self.runs.save(run)
-            raise
-
-        text.flush()
-        spool.seek(0)
-        self.reports.put_report(run.report_key or "", spool.read())
-        text.close()
-
-        failed = counts["write_failed"]
+        failed = one.outcomes["write_failed"]
         run = run.model_copy(
             update={
-                "state": state,
-                "checksum": checksum.hexdigest if state == IngestionState.COMPLETED else None,
+                "state": IngestionState.FAILED if error else IngestionState.COMPLETED,
+                "checksum": None if error else checksum.hexdigest,
                 "encoding": reader.encoding,
                 "rows": reader.rows,
                 "accepted": reader.accepted - failed,
                 "rejected": reader.rejected + failed,
-                "created": counts["created"],
-                "updated": counts["updated"],
-                "unchanged": counts["unchanged"],
-                "error_counts": dict(error_counts),
+                "created": one.outcomes["created"],
+                "updated": one.outcomes["updated"],
+                "unchanged": one.outcomes["unchanged"],
+                "error_counts": dict(one.error_counts),
                 "error_code": error.code if error else None,
                 "error_message": error.message if error else None,
                 "finished_at": self.clock(),
