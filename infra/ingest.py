@@ -11,9 +11,10 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.aws_lambda_destinations import SqsDestination
 from constructs import Construct
 
-from infra.constants import INTAKE_PREFIX, INTAKE_SUFFIXES, METRICS_NAMESPACE, REPORTS_PREFIX, SERVICE
+from infra.constants import INTAKE_PREFIX, METRICS_NAMESPACE, REPORTS_PREFIX, SERVICE
 from infra.function import SaikenFunction
 from infra.storage import Storage
+from saiken.services.ingest import INTAKE_SUFFIXES
 
 
 class Ingest(Construct):

@@ -107,3 +107,12 @@ def test_cli_against_the_running_stack(stack: LocalStack, tmp_path: Path) -> Non
     assert len(json.loads(listed.stdout)) == 36
     response = api(stack, "GET", "/receivables?limit=500", key.stdout.strip())
     assert len(response.json()["items"]) == 36
+
+
+def test_an_upper_case_extension_from_windows_is_ingested(stack: LocalStack, tmp_path: Path) -> None:
+    file = tmp_path / "月次データ.CSV"
+    file.write_bytes((HEADER + "U1,田中,090-3333-4444,,UP-1,1000,2026-12-10\r\n").encode("cp932"))
+
+    run = upload_file(file, "upperco", wait_seconds=30, console=Console(quiet=True))
+
+    assert run is not None and (run.state, run.accepted) == ("completed", 1)

@@ -127,7 +127,7 @@ def test_buckets_block_public_access_and_require_tls(template: Any, template_jso
     )
 
 
-def test_ingest_is_triggered_by_csv_and_tsv_under_incoming(template: Any) -> None:
+def test_ingest_is_triggered_by_csv_and_tsv_in_either_case_under_incoming(template: Any) -> None:
     template.has_resource_properties(
         "Custom::S3BucketNotifications",
         {
@@ -146,7 +146,7 @@ def test_ingest_is_triggered_by_csv_and_tsv_under_incoming(template: Any) -> Non
                             },
                         }
                     )
-                    for suffix in (".csv", ".tsv")
+                    for suffix in (".csv", ".tsv", ".CSV", ".TSV")
                 ]
             }
         },

@@ -112,7 +112,7 @@ def _getter(indexes: tuple[int, ...]) -> Callable[[list[str]], tuple[str, ...]]:
 
 
 def delimiter_for(filename: str) -> str:
-    return "\t" if filename.lower().endswith((".tsv", ".tab")) else ","
+    return "\t" if filename.lower().endswith(".tsv") else ","
 
 
 @dataclass

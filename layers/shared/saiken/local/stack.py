@@ -25,6 +25,7 @@ from moto.server import ThreadedMotoServer
 from saiken import wiring
 from saiken.adapters.tables import create_tables
 from saiken.local.handlers import LocalContext, handler
+from saiken.services.ingest import INTAKE_SUFFIXES
 
 REGION = "ap-northeast-1"
 EVENTS_QUEUE = "saiken-local-s3-events"
@@ -139,7 +140,7 @@ class LocalStack:
                             }
                         },
                     }
-                    for suffix in (".csv", ".tsv")
+                    for suffix in INTAKE_SUFFIXES
                 ]
             },
         )

@@ -19,6 +19,8 @@ from saiken.intake.report import ErrorReportWriter
 from saiken.services.upsert import Upserter
 
 INTERNAL_ERROR = "internal_error"
+# S3 notification filters are case-sensitive, and Windows exports say DATA.CSV as often as data.csv.
+INTAKE_SUFFIXES = (".csv", ".tsv", ".CSV", ".TSV")
 
 
 class RunStore(Protocol):
