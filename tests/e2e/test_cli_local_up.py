@@ -38,7 +38,7 @@ def test_local_up_then_upload_from_another_process(tmp_path: Path) -> None:
             if "state written" in line:
                 break
         state = json.loads((tmp_path / ".saiken" / "local.json").read_text())
-        assert key and key.startswith("sk_acme_")
+        assert key and key.startswith("sk.acme.")
 
         file = tmp_path / "請求.csv"
         file.write_bytes((HEADER + 'D1,山田,090-1234-5678,,R1,"12,000",2026/12/10\r\n').encode("cp932"))

@@ -38,8 +38,7 @@ def api(stack: LocalStack, method: str, path: str, key: str | None, body: Any = 
 
 
 def test_upload_then_read_back_over_http(stack: LocalStack, tmp_path: Path) -> None:
-    wiring.api_keys().add("sk_e2e_acme", "acme")
-    wiring.api_keys().add("sk_e2e_globex", "globex")
+    acme, globex = wiring.api_keys().issue("acme"), wiring.api_keys().issue("globex")
     file = tmp_path / "12月請求.csv"
     file.write_bytes(
         (
@@ -54,18 +53,18 @@ def test_upload_then_read_back_over_http(stack: LocalStack, tmp_path: Path) -> N
 
     assert run is not None
     assert (run.state, run.rows, run.accepted, run.rejected) == ("completed", 3, 2, 1)
-    response = api(stack, "GET", "/receivables/INV-1", "sk_e2e_acme")
+    response = api(stack, "GET", "/receivables/INV-1", acme)
     assert response.status_code == 200
     assert response.json()["amount"] == 12000 and response.json()["due_date"] == "2026-12-10"
-    listed = api(stack, "GET", "/debtors/C1/receivables", "sk_e2e_acme").json()
+    listed = api(stack, "GET", "/debtors/C1/receivables", acme).json()
     assert [r["receivable_id"] for r in listed] == ["INV-1", "INV-2"]
-    assert api(stack, "GET", "/receivables/INV-1", "sk_e2e_globex").status_code == 404
+    assert api(stack, "GET", "/receivables/INV-1", globex).status_code == 404
     assert api(stack, "GET", "/receivables/INV-1", None).status_code == 401
-    assert api(stack, "GET", "/receivables/INV-1", "sk_nobody").status_code == 403
+    assert api(stack, "GET", "/receivables/INV-1", "sk.acme.nobody").status_code == 403
 
 
 def test_push_over_http_and_cancel(stack: LocalStack) -> None:
-    wiring.api_keys().add("sk_e2e_push", "pushco")
+    push = wiring.api_keys().issue("pushco")
     item = {
         "debtor_id": "P1",
         "debtor_name": "佐藤",
@@ -74,11 +73,11 @@ def test_push_over_http_and_cancel(stack: LocalStack) -> None:
         "amount": 5000,
         "due_date": "2026-12-31",
     }
-    created = api(stack, "POST", "/receivables", "sk_e2e_push", item)
+    created = api(stack, "POST", "/receivables", push, item)
     assert created.status_code == 201
-    cancelled = api(stack, "PUT", "/receivables/P-1/status", "sk_e2e_push", {"status": "cancelled"})
+    cancelled = api(stack, "PUT", "/receivables/P-1/status", push, {"status": "cancelled"})
     assert (cancelled.status_code, cancelled.json()["status"]) == (200, "cancelled")
-    swagger = api(stack, "GET", "/swagger?format=json", "sk_e2e_push")
+    swagger = api(stack, "GET", "/swagger?format=json", push)
     assert swagger.status_code == 200 and "/receivables/batch" in swagger.json()["paths"]
 
 
@@ -96,7 +95,7 @@ def test_cli_against_the_running_stack(stack: LocalStack, tmp_path: Path) -> Non
         runner.invoke(app, ["generate", str(file), "--rows", "40", "--bad-every", "10", "--prefix", "L"]).exit_code == 0
     )
     key = runner.invoke(app, ["apikey", "create", "--creditor", "loadco", "--endpoint", stack.endpoint])
-    assert key.exit_code == 0 and key.stdout.startswith("sk_loadco_")
+    assert key.exit_code == 0 and key.stdout.startswith("sk.loadco.")
 
     uploaded = runner.invoke(app, ["upload", str(file), "--creditor", "loadco", "--endpoint", stack.endpoint])
     assert uploaded.exit_code == 0, uploaded.stdout

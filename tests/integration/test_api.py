@@ -172,9 +172,9 @@ def authorize(token: str, context: Any) -> dict[str, Any]:
 
 
 def test_authorizer_maps_a_key_to_its_creditor(lambda_context: Any) -> None:
-    wiring.api_keys().add("sk_test_acme", "acme")
+    key = wiring.api_keys().issue("acme")
 
-    result = authorize("Bearer sk_test_acme", lambda_context)
+    result = authorize(f"Bearer {key}", lambda_context)
 
     assert result["context"] == {"creditor_id": "acme"}
     statement = result["policyDocument"]["Statement"][0]
@@ -182,22 +182,34 @@ def test_authorizer_maps_a_key_to_its_creditor(lambda_context: Any) -> None:
     assert statement["Resource"] == ["arn:aws:execute-api:ap-northeast-1:123456789012:abc123/prod/*/*"]
 
 
-def test_authorizer_denies_unknown_keys_and_rejects_missing_ones(lambda_context: Any) -> None:
-    wiring.api_keys().add("sk_test_acme", "acme")
-    result = authorize("Bearer sk_wrong", lambda_context)
+@pytest.mark.parametrize("token", ["Bearer sk_wrong", "Bearer sk.acme.wrong", "Bearer sk..x", "Bearer sk.acme."])
+def test_authorizer_denies_unknown_keys(token: str, lambda_context: Any) -> None:
+    wiring.api_keys().issue("acme")
+    result = authorize(token, lambda_context)
     assert result["policyDocument"]["Statement"][0]["Effect"] == "Deny"
-    assert "context" not in result or not result.get("context")
+    assert not result.get("context")
+
+
+def test_a_key_relabelled_with_another_creditor_is_denied(lambda_context: Any) -> None:
+    key = wiring.api_keys().issue("acme")
+    forged = key.replace("sk.acme.", "sk.globex.")
+    assert authorize(f"Bearer {forged}", lambda_context)["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+
+
+@pytest.mark.parametrize("token", ["", "Bearer ", "Basic abc"])
+def test_authorizer_answers_401_without_a_bearer_token(token: str, lambda_context: Any) -> None:
     with pytest.raises(Exception, match="Unauthorized"):
-        authorize("sk_test_acme", lambda_context)
+        authorize(token, lambda_context)
 
 
 def test_api_keys_are_stored_hashed(lambda_context: Any) -> None:
     from saiken.adapters.tables import ApiKeyItem
 
-    wiring.api_keys().add("sk_test_acme", "acme")
+    key = wiring.api_keys().issue("acme")
     stored = [item.attribute_values for item in ApiKeyItem.scan()]
     assert len(stored) == 1
-    assert "sk_test_acme" not in json.dumps(stored, default=str)
+    assert stored[0]["creditor_id"] == "acme"
+    assert key.split(".")[-1] not in json.dumps(stored, default=str)
 
 
 def test_a_debtor_with_their_receivables_and_open_balance(lambda_context: Any) -> None:

@@ -7,6 +7,7 @@ cannot reach another tenant's items.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
@@ -270,6 +271,21 @@ class IngestionRunRepository:
         return [IngestionRun.model_validate(i.attribute_values) for i in IngestionRunItem.query(creditor_id)]
 
 
+KEY_PREFIX = "sk."
+
+
+def new_api_key(creditor_id: str) -> str:
+    """``sk.{creditor}.{secret}``: 256 random bits; the creditor part only says where to look."""
+    return f"{KEY_PREFIX}{creditor_id}.{secrets.token_urlsafe(32)}"
+
+
+def creditor_named_in(key: str) -> str | None:
+    if not key.startswith(KEY_PREFIX):
+        return None
+    creditor, dot, secret = key[len(KEY_PREFIX) :].rpartition(".")
+    return creditor if dot and creditor and secret else None
+
+
 def hash_api_key(key: str) -> str:
     """Keys are 256-bit random tokens, so a plain SHA-256 is enough to store them safely."""
     return hashlib.sha256(key.encode()).hexdigest()
@@ -277,11 +293,19 @@ def hash_api_key(key: str) -> str:
 
 class ApiKeyRepository:
     def creditor_for(self, key: str) -> str | None:
+        """The creditor a key acts for, or None. Naming another creditor in a key finds nothing:
+        the hash is looked up under the named creditor only."""
+        creditor = creditor_named_in(key)
+        if creditor is None:
+            return None
         try:
-            item = ApiKeyItem.get(hash_api_key(key))
+            item = ApiKeyItem.get(creditor, hash_api_key(key))
         except DoesNotExist:
             return None
         return None if item.disabled else item.creditor_id
 
-    def add(self, key: str, creditor_id: str, name: str | None = None) -> None:
-        ApiKeyItem(hash_api_key(key), creditor_id=creditor_id, name=name, created_at=_now()).save()
+    def issue(self, creditor_id: str, name: str | None = None) -> str:
+        """Create a key for the creditor; the caller shows it once, only its hash is kept."""
+        key = new_api_key(creditor_id)
+        ApiKeyItem(creditor_id, hash_api_key(key), name=name, created_at=_now()).save()
+        return key

@@ -110,15 +110,15 @@ class IngestionRunItem(Model):
 
 
 class ApiKeyItem(Model):
-    """API keys are looked up by their SHA-256 (the key itself is never stored); the creditor
-    is the item's value, the one table whose key cannot start with it."""
+    """API keys, stored as their SHA-256 only. A key names its creditor (``sk.{creditor}.{secret}``),
+    so this table is keyed by the creditor like every other."""
 
     class Meta:
         table_name = "saiken-api-keys"
         region = "ap-northeast-1"
 
-    key_hash = UnicodeAttribute(hash_key=True)
-    creditor_id = UnicodeAttribute()
+    creditor_id = UnicodeAttribute(hash_key=True)
+    key_hash = UnicodeAttribute(range_key=True)
     name = UnicodeAttribute(null=True)
     disabled = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute(null=True)

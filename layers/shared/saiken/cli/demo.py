@@ -105,9 +105,8 @@ def _collect(event: IngestEvent, runs: list[dict[str, Any]]) -> None:
 
 
 def _api_calls(base: str) -> dict[str, Any]:
-    acme_key, globex_key = f"sk_acme_demo_{os.getpid()}", f"sk_globex_demo_{os.getpid()}"
-    wiring.api_keys().add(acme_key, "acme", name="demo")
-    wiring.api_keys().add(globex_key, "globex", name="demo")
+    acme_key = wiring.api_keys().issue("acme", name="demo")
+    globex_key = wiring.api_keys().issue("globex", name="demo")
 
     def call(method: str, path: str, key: str | None, body: Any = None) -> requests.Response:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -149,7 +148,7 @@ def _api_calls(base: str) -> dict[str, Any]:
         "debtor_receivables": [r["receivable_id"] for r in call("GET", "/debtors/API-D1/receivables", acme_key).json()],
         "other_creditor_read_status": call("GET", "/receivables/API-R1", globex_key).status_code,
         "no_key_status": call("GET", "/receivables", None).status_code,
-        "wrong_key_status": call("GET", "/receivables", "sk_not_a_key").status_code,
+        "wrong_key_status": call("GET", "/receivables", "sk.acme.not-a-key").status_code,
     }
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -102,9 +101,7 @@ def local_up(
     console.print(f"REST API      {stack.api_url}   (Authorization: Bearer <key>; docs at /swagger)")
     console.print(f"bucket        s3://{wiring.settings().bucket}/incoming/<creditor>/receivables/")
     for name in creditor or []:
-        key = _new_key(name)
-        wiring.api_keys().add(key, name, name="local up")
-        console.print(f"API key for {name}: {key}")
+        console.print(f"API key for {name}: {wiring.api_keys().issue(name, name='local up')}")
     stack.write_state()  # last: other commands take the file as the sign the stack is ready
     console.print(f"state written to {STATE_FILE}; Ctrl-C to stop")
     try:
@@ -131,10 +128,6 @@ def _connect(endpoint: str | None) -> dict[str, Any]:
 EndpointOption = Annotated[str | None, typer.Option(help="AWS endpoint (default: the running `saiken local up`)")]
 
 
-def _new_key(creditor: str) -> str:
-    return f"sk_{creditor}_{secrets.token_urlsafe(32)}"
-
-
 @apikey_app.command("create")
 def apikey_create(
     creditor: Annotated[str, typer.Option(help="the creditor the key acts for")],
@@ -145,9 +138,7 @@ def apikey_create(
     from saiken import wiring
 
     _connect(endpoint)
-    key = _new_key(creditor)
-    wiring.api_keys().add(key, creditor, name=name)
-    print(key)
+    print(wiring.api_keys().issue(creditor, name=name))
 
 
 @app.command()

@@ -21,7 +21,7 @@ def openapi_document() -> dict[str, Any]:
             "'¥12,000', '令和8年12月10日' and full-width digits are accepted."
         ),
         servers=[Server(url="https://{api_id}.execute-api.ap-northeast-1.amazonaws.com/prod")],
-        security_schemes={"apiKey": HTTPBearer(description="a Saiken API key (sk_...)")},
+        security_schemes={"apiKey": HTTPBearer(description="a Saiken API key: sk.{creditor}.{secret}")},
         security=[{"apiKey": []}],
     )
     return json.loads(text)  # type: ignore[no-any-return]
