@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from saiken.intake import normalize
+from saiken.intake import fields, normalize
 from saiken.intake.decode import iter_chunks
 from saiken.intake.reader import ReceivableFileReader
 from saiken.samples import write_file
@@ -48,6 +48,8 @@ def intake_core(path: Path) -> int:
     normalize._amount_text.cache_clear()
     normalize._date_text.cache_clear()
     normalize._kana_text.cache_clear()
+    fields._repeating_text.cache_clear()
+    fields._postal_text.cache_clear()
     with path.open("rb") as handle:
         reader = ReceivableFileReader(iter_chunks(handle), filename=path.name)
         for _ in reader:

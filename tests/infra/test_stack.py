@@ -250,3 +250,10 @@ def test_shipped_modules_never_import_the_local_stack_or_cli() -> None:
         text = path.read_text(encoding="utf-8")
         for banned in ("saiken.local", "saiken.cli", "import moto", "from moto", "import typer", "from rich"):
             assert banned not in text, f"{path} imports {banned}"
+
+
+def test_ops_dashboard_shows_intake_and_api(template_json: dict[str, Any]) -> None:
+    [dashboard] = resources(template_json, "AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for metric in ("RowsAccepted", "RowsRejected", "IngestionFailed", "5XXError"):
+        assert metric in body

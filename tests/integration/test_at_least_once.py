@@ -127,3 +127,28 @@ def test_a_run_cut_off_by_the_lambda_timeout_is_finished_by_the_retry(lambda_con
 
     assert retried["state"] == "completed"
     assert (retried["rows"], retried["created"], retried["unchanged"]) == (30, 15, 15)
+
+
+class IngestWinsTheRace(ReceivableRepository):
+    """The first time the operator's status change is written, a file update lands just before it."""
+
+    raced = False
+
+    def save(self, receivable: Receivable) -> Receivable:
+        if not self.raced and receivable.status == ReceivableStatus.ON_HOLD:
+            self.raced = True
+            current = ReceivableRepository().get(receivable.creditor_id, receivable.receivable_id)
+            assert current is not None
+            ReceivableRepository().save(current.model_copy(update={"amount": 7777, "balance": 7777}))
+        return super().save(receivable)
+
+
+def test_a_status_change_racing_a_file_update_keeps_both(lambda_context: Any) -> None:
+    handler("ingest")(put_and_event("incoming/acme/receivables/a.csv", csv_bytes(*ROWS[:1])), lambda_context)
+    service = wiring.receivable_service()
+    service.repository = IngestWinsTheRace()
+
+    result = service.change_status("acme", "R1", ReceivableStatus.ON_HOLD, "本人申出")
+
+    assert (result.status, result.status_reason, result.amount) == (ReceivableStatus.ON_HOLD, "本人申出", 7777)
+    assert result.version == 3

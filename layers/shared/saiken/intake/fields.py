@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from functools import lru_cache
 from typing import Annotated, Any, Final, NamedTuple
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
@@ -67,27 +68,44 @@ def _identifier(value: Any) -> str:
 
 
 def _amount(value: Any) -> int:
-    if _blank(value):
+    if value is None or (value.__class__ is str and (not value or value.isspace())):
         raise invalid("missing_value", "a value is required")
     return parse_amount(value)
 
 
 def _due_date(value: Any) -> date:
-    if _blank(value):
+    if value is None or (value.__class__ is str and (not value or value.isspace())):
         raise invalid("missing_value", "a value is required")
     return parse_date(value)
 
 
+# The optional parsers test for blanks inline (not through _blank): they run for every row.
 def _phone(value: Any) -> str | None:
-    return None if _blank(value) else normalize_phone(value if value.__class__ is str else str(value))
+    if value.__class__ is str:
+        return normalize_phone(value) if value and not value.isspace() else None
+    return None if value is None else normalize_phone(str(value))
 
 
 def _email(value: Any) -> str | None:
-    return None if _blank(value) else normalize_email(value if value.__class__ is str else str(value))
+    if value.__class__ is str:
+        return normalize_email(value) if value and not value.isspace() else None
+    return None if value is None else normalize_email(str(value))
 
 
 def _postal_code(value: Any) -> str | None:
-    return None if _blank(value) else normalize_postal_code(str(value))
+    if value.__class__ is str:
+        return _postal_text(value) if value and not value.isspace() else None
+    return None if value is None else normalize_postal_code(str(value))
+
+
+# Columns whose values repeat across a file (service names, groups, towns, postal areas):
+# cleaned once per distinct value.
+_repeating_text = lru_cache(maxsize=4096)(clean_text)
+_postal_text = lru_cache(maxsize=8192)(normalize_postal_code)
+
+
+def _repeating(value: Any) -> str | None:
+    return _repeating_text(value) if value.__class__ is str else clean_text(value)
 
 
 def _virtual_account(value: Any) -> str | None:
@@ -102,7 +120,7 @@ def _virtual_account(value: Any) -> str | None:
 
 Identifier = Annotated[str, BeforeValidator(_identifier)]
 RequiredText = Annotated[str, BeforeValidator(_required_text)]
-OptionalText = Annotated[str | None, BeforeValidator(clean_text)]
+RepeatingText = Annotated[str | None, BeforeValidator(_repeating)]
 Amount = Annotated[int, BeforeValidator(_amount)]
 DueDate = Annotated[date, BeforeValidator(_due_date)]
 Phone = Annotated[str | None, BeforeValidator(_phone)]
@@ -123,13 +141,13 @@ class ReceivableRow(BaseModel):
     phone: Phone = Field(default=None, description="Stored as E.164 (+81...)")
     email: Email = None
     postal_code: PostalCode = None
-    address: OptionalText = None
+    address: RepeatingText = None
     receivable_id: Identifier = Field(description="The creditor's id for the receivable (債権番号)")
     amount: Amount = Field(description="Positive whole yen")
     due_date: DueDate = Field(description="Payment due date (支払期日)")
-    product: OptionalText = None
+    product: RepeatingText = None
     virtual_account: VirtualAccount = None
-    segment: OptionalText = None
+    segment: RepeatingText = None
 
     @model_validator(mode="after")
     def _needs_a_contact(self) -> ReceivableRow:
