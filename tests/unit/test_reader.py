@@ -142,6 +142,19 @@ def test_half_width_kana_names_are_widened() -> None:
     assert isinstance(results[0], AcceptedRow) and results[0].data.debtor_name_kana == "ヤマダ タロウ"
 
 
+DOCUMENTED_CODES = {
+    "missing_value",
+    "invalid_amount",
+    "invalid_date",
+    "invalid_phone",
+    "invalid_email",
+    "no_contact",
+    "duplicate_receivable",
+    "invalid_id",
+    "invalid_account",
+    "invalid_value",
+    "malformed_row",
+}
 CELL = st.text(alphabet=st.sampled_from(list('0123456789-,/年月日￥円"\n 山田abc@.=')), max_size=12)
 
 
@@ -158,4 +171,20 @@ def test_every_record_is_accepted_or_reported(rows: list[list[str]], encoding: s
     reader, results = read(buffer.getvalue(), encoding=encoding)
     assert reader.rows == reader.accepted + reader.rejected == len(results)
     assert all(r.errors for r in results if isinstance(r, RejectedRow))
+    assert {code for *_, code in errors(results)} <= DOCUMENTED_CODES
     assert [r.row for r in results] == list(range(1, len(results) + 1))
+
+
+def test_an_overlong_value_is_invalid_value_naming_the_field() -> None:
+    _, results = read(HEADER + f"\nD1,{'山' * 600},09012345678,,R1,100,2026-12-10\n")
+    assert errors(results) == [(1, 2, "debtor_name", "invalid_value")]
+
+
+def test_every_reported_code_is_a_documented_one() -> None:
+    from saiken.intake.fields import ROW_CODES
+
+    text = HEADER + "\n,,12345,bad@,,-1,2026-02-30\nD1,A,,,R1,100,2026-12-10\nD2,B,0901,x@y.jp,R1,1,20261210,extra\n"
+    _, results = read(text)
+    codes = {code for *_, code in errors(results)}
+    assert codes <= ROW_CODES | {"duplicate_receivable", "malformed_row", "invalid_value"}
+    assert codes >= {"missing_value", "invalid_phone", "invalid_email", "invalid_amount", "invalid_date", "no_contact"}

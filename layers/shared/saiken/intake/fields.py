@@ -38,6 +38,19 @@ HEADER_ALIASES: Final[dict[str, tuple[str, ...]]] = {
 }
 CANONICAL_FIELDS: Final[tuple[str, ...]] = tuple(HEADER_ALIASES)
 NO_CONTACT: Final = "a phone number or an email address is required"
+# The codes a row can be rejected with (README: the intake contract).
+ROW_CODES: Final[frozenset[str]] = frozenset(
+    {
+        "missing_value",
+        "invalid_amount",
+        "invalid_date",
+        "invalid_phone",
+        "invalid_email",
+        "no_contact",
+        "invalid_id",
+        "invalid_account",
+    }
+)
 REQUIRED_FIELDS: Final[frozenset[str]] = frozenset({"debtor_id", "debtor_name", "receivable_id", "amount", "due_date"})
 
 
@@ -174,8 +187,10 @@ def validate_row(values: Mapping[str, Any]) -> tuple[ReceivableRow | None, list[
                 issues.append(FieldIssue(name, "missing_value", "a value is required"))
             elif err["type"] == "extra_forbidden":
                 issues.append(FieldIssue(name, "unknown_field", f"{name!r} is not a receivable field"))
-            else:
+            elif err["type"] in ROW_CODES:
                 issues.append(FieldIssue(name, err["type"], err["msg"]))
+            else:  # pydantic's own checks (a value over 512 characters, a list where text belongs, ...)
+                issues.append(FieldIssue(name, "invalid_value", err["msg"]))
         if (
             _blank(values.get("phone"))
             and _blank(values.get("email"))
