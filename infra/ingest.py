@@ -61,7 +61,8 @@ class Ingest(Construct):
     def _grant(self, storage: Storage) -> None:
         role = self.handler.role
         storage.grant_objects(role, ["s3:GetObject"], f"{INTAKE_PREFIX}*", "config/*")
-        storage.grant_objects(role, ["s3:PutObject"], f"{REPORTS_PREFIX}*")
+        # Large reports go up in parts: a failed multipart upload must be abortable.
+        storage.grant_objects(role, ["s3:PutObject", "s3:AbortMultipartUpload"], f"{REPORTS_PREFIX}*")
         read_write = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
         storage.grant_items(role, storage.receivables, read_write)
         storage.grant_items(role, storage.debtors, read_write)

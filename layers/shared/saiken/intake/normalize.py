@@ -138,7 +138,7 @@ def _date_text(value: str) -> date:
     raise invalid("invalid_date", f"{value!r} is not a date (use YYYY-MM-DD, YYYY/M/D, YYYYMMDD or 和暦)")
 
 
-_PHONE_STRIP = str.maketrans("", "", "-() .ー−‐")
+_PHONE_STRIP = str.maketrans("", "", "-() .ー−‐‒–—―")
 
 
 JP_PREFIX_DIGITS = 6
