@@ -7,6 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests judge behaviour, never speed: no per-example deadline (a loaded CI machine would
+# turn a slow first example into a failure).
+settings.register_profile("saiken", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("saiken")
 
 # Before anything imports boto3/powertools: a fake account, a fixed region, no real AWS.
 os.environ.update(
