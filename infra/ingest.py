@@ -14,7 +14,7 @@ from constructs import Construct
 from infra.constants import INTAKE_PREFIX, METRICS_NAMESPACE, REPORTS_PREFIX, SERVICE
 from infra.function import SaikenFunction
 from infra.storage import Storage
-from saiken.services.ingest import INTAKE_SUFFIXES
+from saiken.services.ingest import ASYNC_RETRIES, INTAKE_SUFFIXES
 
 
 class Ingest(Construct):
@@ -47,7 +47,7 @@ class Ingest(Construct):
         )
         function = self.handler.function
         function.configure_async_invoke(
-            retry_attempts=2, max_event_age=Duration.hours(6), on_failure=SqsDestination(self.dead_letters)
+            retry_attempts=ASYNC_RETRIES, max_event_age=Duration.hours(6), on_failure=SqsDestination(self.dead_letters)
         )
         self._grant(storage)
         for suffix in INTAKE_SUFFIXES:

@@ -25,7 +25,7 @@ from moto.server import ThreadedMotoServer
 from saiken import wiring
 from saiken.adapters.tables import create_tables
 from saiken.local.handlers import LocalContext, handler
-from saiken.services.ingest import INTAKE_SUFFIXES
+from saiken.services.ingest import ASYNC_RETRIES, INTAKE_SUFFIXES
 
 REGION = "ap-northeast-1"
 EVENTS_QUEUE = "saiken-local-s3-events"
@@ -67,6 +67,7 @@ class LocalStack:
     _server: ThreadedMotoServer | None = None
     _api: Any = None
     _queue_url: str = ""
+    _sqs: Any = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
     # -- lifecycle -----------------------------------------------------------------
@@ -119,7 +120,7 @@ class LocalStack:
                 "RestrictPublicBuckets": True,
             },
         )
-        sqs = boto3.client("sqs", region_name=REGION)
+        sqs = self._sqs = boto3.client("sqs", region_name=REGION)
         self._queue_url = sqs.create_queue(QueueName=EVENTS_QUEUE)["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
@@ -148,7 +149,7 @@ class LocalStack:
     # -- the S3 -> ingest wiring ---------------------------------------------------------
     def pump(self) -> int:
         """Deliver the S3 events waiting now; returns how many files were handed to ingest."""
-        sqs = boto3.client("sqs", region_name=REGION)
+        sqs = self._sqs
         delivered = 0
         while True:
             messages = sqs.receive_message(QueueUrl=self._queue_url, MaxNumberOfMessages=10).get("Messages", [])
@@ -161,16 +162,22 @@ class LocalStack:
                 sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def _invoke_ingest(self, event: dict[str, Any]) -> int:
+        """Like Lambda's async invocation: the first try and up to two retries, then give up loudly."""
         keys = [r["s3"]["object"]["key"] for r in event["Records"]]
-        try:
-            result = handler("ingest")(event, LocalContext("saiken-ingest"))
+        error: Exception | None = None
+        for _ in range(1 + ASYNC_RETRIES):
+            try:
+                result = handler("ingest")(event, LocalContext("saiken-ingest"))
+            except Exception as exc:  # the function failed: Lambda would retry the same event
+                error = exc
+                continue
             for run in result["runs"]:
                 if self.on_ingest:
                     self.on_ingest(IngestEvent(run["file_key"], result=run))
-        except Exception as exc:
-            for key in keys:
-                if self.on_ingest:
-                    self.on_ingest(IngestEvent(key, error=f"{type(exc).__name__}: {exc}"))
+            return len(keys)
+        for key in keys:  # where AWS would dead-letter the event
+            if self.on_ingest:
+                self.on_ingest(IngestEvent(key, error=f"{type(error).__name__}: {error}"))
         return len(keys)
 
     def run_forever(self, poll_seconds: float = 0.5) -> None:

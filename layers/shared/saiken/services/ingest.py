@@ -21,6 +21,9 @@ from saiken.services.upsert import Upserter
 INTERNAL_ERROR = "internal_error"
 # S3 notification filters are case-sensitive, and Windows exports say DATA.CSV as often as data.csv.
 INTAKE_SUFFIXES = (".csv", ".tsv", ".CSV", ".TSV")
+# Lambda retries a failed S3 event this many times, then dead-letters it (the stack and the local
+# stack both use this number).
+ASYNC_RETRIES = 2
 
 
 class RunStore(Protocol):
