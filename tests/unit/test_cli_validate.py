@@ -108,3 +108,19 @@ def test_upload_without_a_local_stack_says_how_to_start_one(tmp_path: Path, monk
     result = runner.invoke(app, ["upload", str(path), "--creditor", "acme"])
     assert result.exit_code == 2
     assert "saiken local up" in " ".join(result.output.split())
+
+
+def test_a_missing_file_or_a_broken_mapping_is_still_one_json_error(tmp_path: Path) -> None:
+    code, out = run(str(tmp_path / "nope.csv"))
+    assert (code, out["error"]["code"]) == (2, "unreadable")
+
+    path, mapping = tmp_path / "x.csv", tmp_path / "m.yaml"
+    path.write_text(HEADER, encoding="utf-8")
+    mapping.write_text("columns:\n  X: debtor_idd\n", encoding="utf-8")
+    code, out = run(str(path), "--mapping", str(mapping))
+    assert (code, out["error"]["code"]) == (2, "invalid_mapping")
+    assert "debtor_idd" in out["error"]["message"]
+
+    mapping.write_text("columns: [oops\n", encoding="utf-8")
+    assert run(str(path), "--mapping", str(mapping))[1]["error"]["code"] == "invalid_mapping"
+    assert run(str(path), "--mapping", str(tmp_path / "missing.yaml"))[1]["error"]["code"] == "unreadable"

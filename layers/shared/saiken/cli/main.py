@@ -27,33 +27,37 @@ console = Console()
 err = Console(stderr=True)
 
 MappingOption = Annotated[
-    Path | None,
-    typer.Option("--mapping", exists=True, dir_okay=False, help="YAML: source header -> field, defaults"),
+    Path | None, typer.Option("--mapping", help="YAML: source header -> canonical field, constant defaults")
 ]
 
 
 def _load_mapping(path: Path | None) -> ColumnMapping | None:
+    """A mapping file that cannot be used is a file-level error, reported like the others."""
     if path is None:
         return None
+    import yaml
+
     try:
         return ColumnMapping.load(path)
-    except Exception as exc:
-        err.print(f"[red]mapping file {path}: {exc}[/red]")
-        raise typer.Exit(2) from exc
+    except OSError as exc:
+        raise FileError("unreadable", f"mapping file {path}: {exc.strerror or exc}") from exc
+    except (ValueError, yaml.YAMLError) as exc:
+        raise FileError("invalid_mapping", f"mapping file {path}: {exc}") from exc
 
 
 @app.command()
 def validate(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or TSV file (UTF-8, BOM, CP932)")],
+    file: Annotated[Path, typer.Argument(help="CSV or TSV file (UTF-8, UTF-8 with BOM, CP932)")],
     mapping: MappingOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object (the contract in the README)")] = False,
 ) -> None:
     """Check a receivables file without loading it anywhere. Exit 0 if it could be read, 2 if not."""
     from saiken.cli.validate import validate_file
 
-    column_mapping = _load_mapping(mapping)
     try:
-        result = validate_file(file, column_mapping, show_progress=not as_json)
+        if not file.is_file():
+            raise FileError("unreadable", f"{file}: no such file")
+        result = validate_file(file, _load_mapping(mapping), show_progress=not as_json)
     except FileError as exc:
         if as_json:
             print(json.dumps(exc.as_dict(), ensure_ascii=False))
