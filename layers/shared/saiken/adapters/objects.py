@@ -22,9 +22,6 @@ class ObjectStore:
     client: Any  # boto3 S3 client
     bucket: str
 
-    def head_etag(self, key: str) -> str:
-        return str(self.client.head_object(Bucket=self.bucket, Key=key)["ETag"]).strip('"')
-
     def stream(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
         body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
         try:
@@ -35,9 +32,6 @@ class ObjectStore:
     def put_report(self, key: str, body: IO[bytes]) -> None:
         """Streams the report (multipart above 8 MB); encryption at rest is the bucket's default."""
         self.client.upload_fileobj(body, self.bucket, key, ExtraArgs={"ContentType": "text/csv; charset=utf-8"})
-
-    def put_file(self, key: str, body: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=body)
 
     def mapping_for(self, creditor_id: str) -> ColumnMapping | None:
         try:

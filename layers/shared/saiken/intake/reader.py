@@ -130,7 +130,6 @@ class ReceivableFileReader:
     rows: int = 0
     accepted: int = 0
     rejected: int = 0
-    headers: list[str] = field(default_factory=list)
     _decoder: AutoDecoder = field(init=False)
     _seen: set[str] = field(init=False, default_factory=set)
     _picker: tuple[tuple[str, ...], Callable[[list[str]], tuple[str, ...]]] = field(init=False)
@@ -165,7 +164,6 @@ class ReceivableFileReader:
                 continue  # blank line or an Excel row of empty cells
             if header is None:
                 header = record
-                self.headers = record
                 columns = map_headers(record, self.mapping)
                 width = len(record)
                 self._picker = (tuple(columns), _getter(tuple(columns.values())))
