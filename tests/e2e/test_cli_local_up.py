@@ -64,3 +64,22 @@ def test_local_up_then_upload_from_another_process(tmp_path: Path) -> None:
         server.wait(timeout=60)
     assert server.returncode == 0
     assert not (tmp_path / ".saiken" / "local.json").exists()
+
+
+def test_local_up_on_a_taken_port_says_so(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [SAIKEN, "local", "up", "--port", str(port), "--api-port", "0"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert f"port {port}" in " ".join(result.stderr.split()) and "in use" in result.stderr

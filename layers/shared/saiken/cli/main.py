@@ -88,7 +88,7 @@ def local_up(
 ) -> None:
     """Serve the AWS side on 127.0.0.1 and wire S3 -> ingest and HTTP -> API, until Ctrl-C."""
     from saiken import wiring
-    from saiken.local.stack import STATE_FILE, IngestEvent, LocalStack
+    from saiken.local.stack import STATE_FILE, IngestEvent, LocalStack, PortInUse
 
     def report(event: IngestEvent) -> None:
         if event.error:
@@ -100,7 +100,11 @@ def local_up(
                 f"{r['rejected']} (created {r['created']}, updated {r['updated']}, unchanged {r['unchanged']})"
             )
 
-    stack = LocalStack(port=port, api_port=api_port, on_ingest=report).start()
+    try:
+        stack = LocalStack(port=port, api_port=api_port, on_ingest=report).start()
+    except PortInUse as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
     console.print(f"AWS endpoint  {stack.endpoint}   (export AWS_ENDPOINT_URL={stack.endpoint})")
     console.print(f"REST API      {stack.api_url}   (Authorization: Bearer <key>; docs at /swagger)")
     console.print(f"bucket        s3://{wiring.settings().bucket}/incoming/<creditor>/receivables/")

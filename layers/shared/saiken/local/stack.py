@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import threading
 import urllib.request
 import warnings
@@ -72,6 +73,9 @@ class LocalStack:
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self) -> LocalStack:
+        for port, what in ((self.port, "AWS endpoint"), (self.api_port, "REST API")):
+            if port:
+                _ensure_free(port, what)
         if self.quiet:
             logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request lines
             warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -189,6 +193,22 @@ class LocalStack:
         path.write_text(
             json.dumps({"endpoint": self.endpoint, "api": self.api_url, "bucket": wiring.settings().bucket}, indent=2)
         )
+
+
+class PortInUse(RuntimeError):
+    pass
+
+
+def _ensure_free(port: int, what: str) -> None:
+    """Say which port is taken, instead of a traceback from a server thread."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise PortInUse(
+                f"port {port} for the {what} is in use (another `saiken local up`?): "
+                "choose another with --port / --api-port"
+            ) from exc
 
 
 def read_state(path: Path = STATE_FILE) -> dict[str, Any]:
