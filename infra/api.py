@@ -11,7 +11,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from infra.constants import AUTHORIZER_CACHE_SECONDS
+from infra.constants import AUTHORIZER_CACHE_SECONDS, REPORTS_PREFIX
 from infra.function import SaikenFunction
 from infra.storage import Storage
 
@@ -108,6 +108,7 @@ class Api(Construct):
         storage.grant_items(role, storage.receivables, [*READ_WRITE, "dynamodb:Query"], indexes=["by_debtor"])
         storage.grant_items(role, storage.debtors, READ_WRITE)
         storage.grant_items(role, storage.ingestion_runs, ["dynamodb:GetItem", "dynamodb:Query"])
+        storage.grant_objects(role, ["s3:GetObject"], f"{REPORTS_PREFIX}*")  # presigned report links
         storage.grant_items(self.authorizer_function.role, storage.api_keys, ["dynamodb:GetItem"])
 
     def _build_firewall(self) -> wafv2.CfnWebACL:

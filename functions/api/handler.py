@@ -25,6 +25,7 @@ from saiken.api.models import (
     ReceivableIn,
     ReceivableOut,
     ReceivablePage,
+    ReportLinkOut,
     StatusChangeIn,
     UpsertOut,
 )
@@ -157,6 +158,17 @@ def list_ingestions(limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[Ing
 @app.get("/ingestions/<run_id>", summary="One file's ingestion result", responses=ERRORS, tags=["ingestions"])
 def get_ingestion(run_id: Annotated[str, Path(max_length=64)]) -> IngestionRunOut:
     return IngestionRunOut.of(wiring.run_service().get(creditor_id(), run_id))
+
+
+@app.get(
+    "/ingestions/<run_id>/report",
+    summary="A short-lived link to one file's per-row error report (CSV)",
+    responses=ERRORS,
+    tags=["ingestions"],
+)
+def get_ingestion_report(run_id: Annotated[str, Path(max_length=64)]) -> ReportLinkOut:
+    url, expires_in = wiring.run_service().report_link(creditor_id(), run_id)
+    return ReportLinkOut(url=url, expires_in=expires_in)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -62,6 +62,13 @@ def test_upload_then_read_back_over_http(stack: LocalStack, tmp_path: Path) -> N
     assert api(stack, "GET", "/receivables/INV-1", None).status_code == 401
     assert api(stack, "GET", "/receivables/INV-1", "sk.acme.nobody").status_code == 403
 
+    link = api(stack, "GET", f"/ingestions/{run.run_id}/report", acme).json()
+    report = requests.get(link["url"], timeout=30)  # a plain download, as a creditor's browser would
+    assert report.status_code == 200
+    lines = report.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == "row,line,field,code,message,value"
+    assert lines[1].startswith("3,4,amount,invalid_amount,")
+
 
 def test_push_over_http_and_cancel(stack: LocalStack) -> None:
     push = wiring.api_keys().issue("pushco")

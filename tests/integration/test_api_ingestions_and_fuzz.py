@@ -43,6 +43,12 @@ def test_a_creditor_sees_its_own_ingestion_results_only(lambda_context: Any) -> 
     assert call("GET", "/ingestions", creditor="globex", context=lambda_context)[1] == []
     assert call("GET", f"/ingestions/{run['run_id']}", creditor="globex", context=lambda_context)[0] == 404
 
+    status, link = call("GET", f"/ingestions/{run['run_id']}/report", context=lambda_context)
+    assert status == 200 and link["expires_in"] == 900
+    assert "reports/acme/a.csv.errors.csv" in link["url"] and "Signature" in link["url"]
+    assert call("GET", f"/ingestions/{run['run_id']}/report", creditor="globex", context=lambda_context)[0] == 404
+    assert call("GET", "/ingestions/not-a-run/report", context=lambda_context)[0] == 404
+
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

@@ -75,8 +75,7 @@ def run_service() -> RunService:
     from saiken.adapters.repository import IngestionRunRepository
     from saiken.services.runs import RunService
 
-    settings()
-    return RunService(IngestionRunRepository())
+    return RunService(IngestionRunRepository(), object_store())
 
 
 @lru_cache(maxsize=1)

@@ -33,6 +33,13 @@ class ObjectStore:
         """Streams the report (multipart above 8 MB); encryption at rest is the bucket's default."""
         self.client.upload_fileobj(body, self.bucket, key, ExtraArgs={"ContentType": "text/csv; charset=utf-8"})
 
+    def presigned_get(self, key: str, expires_in: int) -> str:
+        return str(
+            self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
+            )
+        )
+
     def mapping_for(self, creditor_id: str) -> ColumnMapping | None:
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=mapping_key(creditor_id))["Body"].read()

@@ -175,3 +175,8 @@ class DebtorOut(BaseModel):
                 "receivables": [ReceivableOut.of(r) for r in overview.receivables],
             }
         )
+
+
+class ReportLinkOut(BaseModel):
+    url: str = Field(description="GET this (no Authorization header) for the CSV: row,line,field,code,message,value")
+    expires_in: int = Field(description="seconds the link stays valid")
