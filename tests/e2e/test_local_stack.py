@@ -114,6 +114,11 @@ def test_cli_against_the_running_stack(stack: LocalStack, tmp_path: Path) -> Non
     response = api(stack, "GET", "/receivables?limit=500", key.stdout.strip())
     assert len(response.json()["items"]) == 36
 
+    revoked = runner.invoke(app, ["apikey", "revoke", key.stdout.strip(), "--endpoint", stack.endpoint])
+    assert revoked.exit_code == 0
+    assert api(stack, "GET", "/receivables", key.stdout.strip()).status_code == 403  # no cache locally
+    assert runner.invoke(app, ["apikey", "revoke", "sk.loadco.nope", "--endpoint", stack.endpoint]).exit_code == 2
+
 
 def test_an_upper_case_extension_from_windows_is_ingested(stack: LocalStack, tmp_path: Path) -> None:
     file = tmp_path / "月次データ.CSV"

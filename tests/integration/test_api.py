@@ -202,6 +202,13 @@ def test_authorizer_answers_401_without_a_bearer_token(token: str, lambda_contex
         authorize(token, lambda_context)
 
 
+def test_a_revoked_key_is_denied(lambda_context: Any) -> None:
+    key = wiring.api_keys().issue("acme")
+    assert wiring.api_keys().revoke(key) is True
+    assert authorize(f"Bearer {key}", lambda_context)["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+    assert wiring.api_keys().revoke("sk.acme.unknown") is False
+
+
 def test_api_keys_are_stored_hashed(lambda_context: Any) -> None:
     from saiken.adapters.tables import ApiKeyItem
 

@@ -304,6 +304,18 @@ class ApiKeyRepository:
             return None
         return None if item.disabled else item.creditor_id
 
+    def revoke(self, key: str) -> bool:
+        """Disable a key at once (the authorizer's cached policy expires within its TTL); False if unknown."""
+        creditor = creditor_named_in(key)
+        if creditor is None:
+            return False
+        try:
+            item = ApiKeyItem.get(creditor, hash_api_key(key))
+        except DoesNotExist:
+            return False
+        item.update(actions=[ApiKeyItem.disabled.set(True)])
+        return True
+
     def issue(self, creditor_id: str, name: str | None = None) -> str:
         """Create a key for the creditor; the caller shows it once, only its hash is kept."""
         key = new_api_key(creditor_id)

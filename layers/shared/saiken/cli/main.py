@@ -149,6 +149,21 @@ def apikey_create(
     print(wiring.api_keys().issue(creditor, name=name))
 
 
+@apikey_app.command("revoke")
+def apikey_revoke(
+    key: Annotated[str, typer.Argument(help="the key to disable (sk.{creditor}.{secret})")],
+    endpoint: EndpointOption = None,
+) -> None:
+    """Disable an API key; requests with it are refused once the authorizer's 5-minute cache expires."""
+    from saiken import wiring
+
+    _connect(endpoint)
+    if not wiring.api_keys().revoke(key):
+        err.print("[red]no such key[/red]")
+        raise typer.Exit(2)
+    console.print("revoked")
+
+
 @app.command()
 def upload(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
