@@ -41,7 +41,7 @@ app.enable_swagger(path="/swagger", title=TITLE, version=VERSION)
 
 ERRORS: dict[int, OpenAPIResponse] = {
     404: {
-        "description": "No such receivable for this creditor",
+        "description": "Not found among this creditor's data (another creditor's data is never visible)",
         "content": {"application/json": {"model": ErrorOut}},
     },
     422: {"description": "Invalid request", "content": {"application/json": {"model": ErrorOut}}},
@@ -87,7 +87,14 @@ def _invalid_request(exc: RequestValidationError) -> Response[Any]:
     return _error(422, "invalid_request", "the request does not match the API schema", errors)
 
 
-@app.post("/receivables", summary="Create or update one receivable", responses=ERRORS, tags=["receivables"])
+UPSERTED: dict[int, OpenAPIResponse] = {
+    201: {"description": "Created", "content": {"application/json": {"model": UpsertOut}}},
+    200: {"description": "Updated, or unchanged", "content": {"application/json": {"model": UpsertOut}}},
+    422: ERRORS[422],
+}
+
+
+@app.post("/receivables", summary="Create or update one receivable", responses=UPSERTED, tags=["receivables"])
 def upsert_receivable(item: Annotated[ReceivableIn, Body()]) -> Response[Any]:
     [result] = wiring.receivable_service().upsert_many(creditor_id(), [item.model_dump(exclude_unset=True)])
     if result.errors:

@@ -25,3 +25,9 @@ def test_document_describes_every_route_and_the_bearer_scheme() -> None:
     assert doc["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
     batch = doc["components"]["schemas"]["BatchIn"]["properties"]["items"]
     assert batch["maxItems"] == 500
+
+
+def test_document_is_valid_openapi() -> None:
+    from openapi_spec_validator import validate
+
+    validate(json.loads(render()))
