@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,8 @@ def test_local_up_then_upload_from_another_process(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
         text=True,
     )
+    watchdog = threading.Timer(120, server.kill)  # never wait forever for a server that does not start
+    watchdog.start()
     try:
         key = None
         assert server.stdout is not None
@@ -37,6 +40,7 @@ def test_local_up_then_upload_from_another_process(tmp_path: Path) -> None:
                 key = line.split(": ", 1)[1].strip()
             if "state written" in line:
                 break
+        watchdog.cancel()
         state = json.loads((tmp_path / ".saiken" / "local.json").read_text())
         assert key and key.startswith("sk.acme.")
 
@@ -60,6 +64,7 @@ def test_local_up_then_upload_from_another_process(tmp_path: Path) -> None:
         assert response.status_code == 200
         assert response.json()["amount"] == 12000
     finally:
+        watchdog.cancel()
         server.send_signal(signal.SIGINT)
         server.wait(timeout=60)
     assert server.returncode == 0
