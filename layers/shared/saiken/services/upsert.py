@@ -43,9 +43,6 @@ class DebtorStore(Protocol):
 class UpsertResult:
     outcomes: list[UpsertOutcome | None] = field(default_factory=list)  # None = could not be written
 
-    def count(self, outcome: UpsertOutcome) -> int:
-        return sum(1 for o in self.outcomes if o == outcome)
-
 
 @dataclass
 class Upserter:
