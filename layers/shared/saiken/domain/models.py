@@ -49,6 +49,9 @@ class Receivable(BaseModel):
     segment: str | None = None
     product: str | None = None
     virtual_account: str | None = None
+    score: float | None = Field(default=None, ge=0, le=1, description="payment probability, picks the segment")
+    stage: str | None = Field(default=None, description="escalation stage, if any")
+    promised_until: date | None = Field(default=None, description="no reminders up to this date (promise to pay)")
     source: str | None = Field(default=None, description="file key or 'api'")
     row_hash: str | None = None
     version: int | None = None
