@@ -16,6 +16,28 @@ class Settings(BaseSettings):
     receivables_table: str = "saiken-receivables"
     ingestion_runs_table: str = "saiken-ingestion-runs"
     api_keys_table: str = "saiken-api-keys"
+    contacts_table: str = "saiken-contacts"
+    idempotency_table: str = "saiken-idempotency"
+    # dunning: EventBridge Scheduler -> the send queue
+    schedule_group: str = "saiken-reminders"
+    send_queue_arn: str = "arn:aws:sqs:ap-northeast-1:123456789012:saiken-send"
+    send_dlq_arn: str = "arn:aws:sqs:ap-northeast-1:123456789012:saiken-send-dlq"
+    scheduler_role_arn: str = "arn:aws:iam::123456789012:role/saiken-scheduler"
+    schedule_window_minutes: int = Field(default=0, ge=0, le=60, description="Scheduler FlexibleTimeWindow")
+    schedule_max_event_age: int = Field(default=3600, ge=60, le=86400)
+    schedule_retries: int = Field(default=10, ge=0, le=185)
+    # channels: "aws" = SES / End User Messaging SMS / Connect; "outbox" = a JSONL file (local stack)
+    email_mode: str = "aws"
+    sms_mode: str = "aws"
+    ivr_mode: str = "aws"
+    outbox_path: str = "demo-output/channel-outbox.jsonl"
+    ses_configuration_set: str = "saiken-reminders"
+    email_from: str = "noreply@saiken.example"
+    sms_origination_identity: str | None = None
+    sms_configuration_set: str | None = None
+    connect_instance_id: str = "00000000-0000-0000-0000-000000000000"
+    connect_contact_flow_id: str = "00000000-0000-0000-0000-000000000000"
+    connect_source_phone: str | None = None
     bucket: str = "saiken-intake"
     region: str = Field(default="ap-northeast-1", validation_alias="AWS_REGION")
 

@@ -7,7 +7,10 @@ the modules its own path needs (the authorizer never imports S3 or the intake co
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from saiken.settings import Settings, get_settings
@@ -18,6 +21,7 @@ if TYPE_CHECKING:
     from saiken.services.ingest import IngestService
     from saiken.services.receivables import ReceivableService
     from saiken.services.runs import RunService
+    from saiken.services.dunning import DunningService
     from saiken.services.upsert import Upserter
 
 
@@ -47,6 +51,7 @@ def object_store() -> ObjectStore:
 @lru_cache(maxsize=1)
 def upserter() -> Upserter:
     from saiken.adapters.repository import DebtorRepository, ReceivableRepository
+    from saiken.services.dunning import DunningService
     from saiken.services.upsert import Upserter
 
     settings()
@@ -86,6 +91,122 @@ def api_keys() -> ApiKeyRepository:
     return ApiKeyRepository()
 
 
+# -- time -------------------------------------------------------------------------------
+_clock_override: Callable[[], datetime] | None = None
+
+
+def set_clock(clock: Callable[[], datetime] | None) -> None:
+    """The local runtime's virtual clock (None = real time). Lambda never calls this."""
+    global _clock_override
+    _clock_override = clock
+
+
+def now() -> datetime:
+    return _clock_override() if _clock_override is not None else datetime.now(UTC)
+
+
+# -- dunning ------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def schedules() -> Any:
+    import boto3
+
+    from saiken.adapters.schedules import ScheduleGateway
+
+    s = settings()
+    return ScheduleGateway(
+        client=boto3.client("scheduler", region_name=s.region),
+        group=s.schedule_group,
+        target_arn=s.send_queue_arn,
+        role_arn=s.scheduler_role_arn,
+        dlq_arn=s.send_dlq_arn,
+        window_minutes=s.schedule_window_minutes,
+        max_event_age=s.schedule_max_event_age,
+        retries=s.schedule_retries,
+    )
+
+
+@lru_cache(maxsize=1)
+def creditor_config() -> Any:
+    from saiken.adapters.objects import ConfigStore
+
+    return ConfigStore(object_store())
+
+
+@lru_cache(maxsize=1)
+def channels() -> dict[Any, Any]:
+    import boto3
+
+    from saiken.adapters import channels as ch
+    from saiken.domain.rules import Channel
+
+    s = settings()
+    outbox = Path(s.outbox_path)
+    return {
+        Channel.EMAIL: (
+            ch.OutboxChannel(outbox, "email")
+            if s.email_mode == "outbox"
+            else ch.SesEmailChannel(boto3.client("sesv2", region_name=s.region), s.email_from, s.ses_configuration_set)
+        ),
+        Channel.SMS: (
+            ch.OutboxChannel(outbox, "sms")
+            if s.sms_mode == "outbox"
+            else ch.SmsChannel(
+                boto3.client("pinpoint-sms-voice-v2", region_name=s.region),
+                s.sms_origination_identity,
+                s.sms_configuration_set,
+            )
+        ),
+        Channel.IVR: (
+            ch.OutboxChannel(outbox, "ivr")
+            if s.ivr_mode == "outbox"
+            else ch.ConnectIvrChannel(
+                boto3.client("connect", region_name=s.region),
+                s.connect_instance_id,
+                s.connect_contact_flow_id,
+                s.connect_source_phone,
+            )
+        ),
+    }
+
+
+@lru_cache(maxsize=1)
+def idempotency() -> Any:
+    """powertools idempotency for deliveries, keyed by the reminder id (the ``task`` argument)."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    config = IdempotencyConfig(event_key_jmespath="reminder_id", expires_after_seconds=14 * 24 * 3600)
+    store = DynamoDBPersistenceLayer(table_name=settings().idempotency_table)
+
+    def once(func: Callable[..., Any]) -> Callable[..., Any]:
+        return idempotent_function(data_keyword_argument="task", persistence_store=store, config=config)(func)
+
+    once.config = config  # type: ignore[attr-defined]
+    return once
+
+
+@lru_cache(maxsize=1)
+def dunning_service() -> DunningService:
+    from saiken.adapters.contacts import ContactRepository
+    from saiken.adapters.repository import DebtorRepository, ReceivableRepository
+    from saiken.services.dunning import DunningService
+
+    settings()
+    return DunningService(
+        receivables=ReceivableRepository(),
+        debtors=DebtorRepository(),
+        contacts=ContactRepository(),
+        schedules=schedules(),
+        config_for=creditor_config(),
+        channels=channels(),
+        clock=now,
+        once=idempotency(),
+    )
+
+
 def reset() -> None:
     """Forget every cached object (tests and the local stack switch endpoints)."""
     for factory in (
@@ -97,6 +218,11 @@ def reset() -> None:
         receivable_service,
         run_service,
         api_keys,
+        schedules,
+        creditor_config,
+        channels,
+        idempotency,
+        dunning_service,
     ):
         factory.cache_clear()
     get_settings.cache_clear()

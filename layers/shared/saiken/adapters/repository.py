@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
@@ -92,6 +92,14 @@ def _receivable_from_item(item: ReceivableItem) -> Receivable:
         created_at=item.created_at,
         updated_at=item.updated_at,
     )
+
+
+def receivable_from_image(image: dict[str, Any] | None) -> Receivable | None:
+    """A DynamoDB stream image (attribute-value JSON) as a Receivable."""
+    if not image:
+        return None
+    item = ReceivableItem.from_raw_data(image)
+    return _receivable_from_item(item)
 
 
 def _debtor_to_item(d: Debtor) -> DebtorItem:

@@ -127,7 +127,59 @@ class ApiKeyItem(Model):
     created_at = UTCDateTimeAttribute(null=True)
 
 
-ALL_TABLES: tuple[type[Model], ...] = (DebtorItem, ReceivableItem, IngestionRunItem, ApiKeyItem)
+class ContactsByReceivable(GlobalSecondaryIndex["ContactItem"]):  # type: ignore[no-untyped-call]
+    """A receivable's contact history, in time order."""
+
+    class Meta:
+        index_name = "by_receivable"
+        projection = AllProjection()
+
+    receivable_key = UnicodeAttribute(hash_key=True)  # "{creditor_id}#{receivable_id}"
+    sk = UnicodeAttribute(range_key=True)
+
+
+class ContactItem(Model):
+    """応対履歴: one item per reminder step that reached the send path (sent, suppressed or failed),
+    and one counter item per debtor and day for the daily cap (sk ``cap#YYYY-MM-DD``)."""
+
+    class Meta:
+        table_name = "saiken-contacts"
+        region = "ap-northeast-1"
+
+    debtor_key = UnicodeAttribute(hash_key=True)  # "{creditor_id}#{debtor_id}"
+    sk = UnicodeAttribute(range_key=True)  # "c#{slot ISO}#{reminder_id}" | "cap#{JST date}"
+    by_receivable = ContactsByReceivable()
+    receivable_key = UnicodeAttribute(null=True)
+    creditor_id = UnicodeAttribute(null=True)
+    receivable_id = UnicodeAttribute(null=True)
+    reminder_id = UnicodeAttribute(null=True)
+    channel = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    detail = JSONAttribute(null=True)
+    reminders = UnicodeSetAttribute(null=True)  # cap items: the reminders counted that day
+    expires = NumberAttribute(null=True)  # TTL (cap items)
+
+
+class IdempotencyItem(Model):
+    """powertools idempotency records (send: one per reminder id)."""
+
+    class Meta:
+        table_name = "saiken-idempotency"
+        region = "ap-northeast-1"
+
+    id = UnicodeAttribute(hash_key=True)
+    expiration = NumberAttribute(null=True)
+
+
+ALL_TABLES: tuple[type[Model], ...] = (
+    DebtorItem,
+    ReceivableItem,
+    IngestionRunItem,
+    ApiKeyItem,
+    ContactItem,
+    IdempotencyItem,
+)
 STREAMED_TABLES: frozenset[type[Model]] = frozenset({ReceivableItem})
 
 
@@ -138,6 +190,8 @@ def bind_tables(settings: Settings) -> None:
         ReceivableItem: settings.receivables_table,
         IngestionRunItem: settings.ingestion_runs_table,
         ApiKeyItem: settings.api_keys_table,
+        ContactItem: settings.contacts_table,
+        IdempotencyItem: settings.idempotency_table,
     }
     for model, name in names.items():
         model.Meta.table_name = name

@@ -99,3 +99,33 @@ class IngestionRun(BaseModel):
     report_key: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+
+
+class ContactOutcome:
+    SENT = "sent"  # the provider accepted it
+    SUPPRESSED = "suppressed"  # a guardrail stopped it (reason says which)
+    FAILED = "failed"  # the provider refused it for good (bad number, rejected address)
+
+
+class Contact(BaseModel):
+    """One entry of the contact history (応対履歴): a reminder step that reached the send path."""
+
+    creditor_id: str
+    debtor_id: str
+    receivable_id: str
+    reminder_id: str
+    channel: str
+    slot: datetime = Field(description="when the step was planned to go out (JST)")
+    at: datetime = Field(description="when this outcome was recorded")
+    outcome: str
+    reason: str | None = None
+    segment: str | None = None
+    step: int | None = None
+    offset: int | None = None
+    template: str | None = None
+    rules_version: int | None = None
+    to: str | None = None
+    subject: str | None = None
+    body: str | None = None
+    provider_id: str | None = None
+    sms_parts: int | None = None

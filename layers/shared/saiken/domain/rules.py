@@ -219,6 +219,15 @@ class RuleSet(BaseModel):
         return cls.model_validate(data)
 
 
+class CreditorConfig(BaseModel):
+    """What the dunning path needs of a creditor: its rules and its own templates (name -> source)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rules: RuleSet
+    templates: dict[str, str] = Field(default_factory=dict)
+
+
 def grid(segment: Segment, first: int = -5, last: int = 10) -> dict[Channel, list[int]]:
     """The brochure's ○ grid: for each channel of the segment, the day offsets in [first, last] with a step."""
     out: dict[Channel, list[int]] = {ch: [] for ch in Channel}

@@ -40,13 +40,20 @@ FAKE_CREDENTIALS = {
     "POWERTOOLS_METRICS_NAMESPACE": "Saiken",
     "POWERTOOLS_SERVICE_NAME": "saiken",
 }
+# Where moto has no API (End User Messaging SMS, Connect), the local stack records messages in
+# an outbox file instead (DESIGN.md 3.2); email goes through moto's SES v2.
+LOCAL_CHANNELS = {"SAIKEN_SMS_MODE": "outbox", "SAIKEN_IVR_MODE": "outbox"}
 
 
-def use_endpoint(endpoint: str) -> None:
-    """Point boto3 and pynamodb (and so every adapter) at a local endpoint."""
+def use_endpoint(endpoint: str | None) -> None:
+    """Point boto3 and pynamodb (and so every adapter) at a local endpoint (None = moto in-process)."""
     os.environ.update(FAKE_CREDENTIALS)
+    os.environ.update(LOCAL_CHANNELS)
     os.environ.pop("AWS_PROFILE", None)
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    if endpoint:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+    else:
+        os.environ.pop("AWS_ENDPOINT_URL", None)
     wiring.reset()
 
 
@@ -63,9 +70,12 @@ class LocalStack:
     api_port: int | None = None
     on_ingest: Callable[[IngestEvent], None] | None = None
     quiet: bool = True
+    in_process: bool = False  # moto inside this process (the demo: no HTTP hop per AWS call)
+    outbox: Path | None = None
     endpoint: str = ""
     api_url: str | None = None
     _server: ThreadedMotoServer | None = None
+    _mock: Any = None
     _api: Any = None
     _queue_url: str = ""
     _sqs: Any = None
@@ -79,13 +89,23 @@ class LocalStack:
         if self.quiet:
             logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request lines
             warnings.filterwarnings("ignore", message="No application metrics to publish")
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=not self.quiet)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.endpoint = f"http://{host}:{port}"
-        # moto keeps its state per process: start from nothing, whatever ran before here.
-        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"))  # noqa: S310
-        use_endpoint(self.endpoint)
+        if self.outbox is not None:
+            os.environ["SAIKEN_OUTBOX_PATH"] = str(self.outbox)
+        if self.in_process:
+            from moto import mock_aws
+
+            self._mock = mock_aws()
+            self._mock.start(reset=True)
+            self.endpoint = "in-process"
+            use_endpoint(None)
+        else:
+            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=not self.quiet)
+            self._server.start()
+            host, port = self._server.get_host_and_port()
+            self.endpoint = f"http://{host}:{port}"
+            # moto keeps its state per process: start from nothing, whatever ran before here.
+            urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"))  # noqa: S310
+            use_endpoint(self.endpoint)
         self._provision()
         if self.api_port is not None:
             from saiken.local.http import serve_api
@@ -101,6 +121,8 @@ class LocalStack:
             self._api.server_close()
         if self._server is not None:
             self._server.stop()
+        if self._mock is not None:
+            self._mock.stop()
         os.environ.pop("AWS_ENDPOINT_URL", None)
         wiring.reset()
 
@@ -111,8 +133,11 @@ class LocalStack:
         self.stop()
 
     def _provision(self) -> None:
+        from saiken.local.dunning import DunningRouter
+
         settings = wiring.settings()
         create_tables()
+        DunningRouter.provision(REGION)
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=settings.bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
         s3.put_public_access_block(

@@ -1,0 +1,46 @@
+"""Send queue (fed by EventBridge Scheduler) -> re-check, deliver once, record, chain the next slot."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from saiken import wiring
+from saiken.observability import logger, metrics, tracer
+
+processor = BatchProcessor(event_type=EventType.SQS)
+_counts: Counter[str] = Counter()
+
+
+def record_handler(record: SQSRecord) -> None:
+    result = wiring.dunning_service().fire(json.loads(record.body))
+    for channel in result.sent:
+        _counts[f"Sent_{channel}"] += 1
+    for reason in result.suppressed.values():
+        _counts[f"Suppressed_{reason}"] += 1
+    _counts["Failed"] += len(result.failed)
+    if result.deferred_to:
+        _counts["Deferred"] += 1
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    _counts.clear()
+    wiring.idempotency().config.register_lambda_context(context)
+    response = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    failures = len(response.get("batchItemFailures", []))
+    _counts["SendErrors"] += failures
+    for name, count in _counts.items():
+        if count:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
+    # ids and counts only: never an address, a number or a message body
+    logger.info("send batch", extra={"records": len(event.get("Records", [])), **_counts})
+    return response

@@ -1,0 +1,292 @@
+"""The dunning wiring AWS does, done on loopback with a virtual clock (DESIGN.md 3.3).
+
+- receivables stream -> scheduler function: read the table's stream from moto
+  (dynamodbstreams), hand the records to functions/scheduler/handler.py in the Lambda event
+  shape, retry the records it reports as failed;
+- EventBridge Scheduler -> send queue: moto stores schedules but never fires them; ``fire_due``
+  finds the ones whose ``at()`` has come on the virtual clock, sends their target Input to the
+  send queue (what Scheduler does) and deletes them (ActionAfterCompletion=DELETE);
+- send queue -> send function: receive in batches of 10, call functions/send/handler.py with
+  the SQS event, delete what succeeded; a failed message becomes visible again only when the
+  virtual clock moves on (its visibility timeout), and after ``MAX_RECEIVES`` it is moved to the
+  DLQ by moto's redrive policy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from saiken import wiring
+from saiken.adapters.schedules import parse_at
+from saiken.local.handlers import LocalContext, handler
+
+ACCOUNT = "123456789012"
+SEND_QUEUE = "saiken-send"
+SEND_DLQ = "saiken-send-dlq"
+MAX_RECEIVES = 5  # then the DLQ (the same redrive policy as the CDK stack)
+STREAM_BATCH = 100
+
+
+class VirtualClock:
+    """Time for the whole local runtime: set or advanced by the simulation, read by every function."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("the virtual clock needs an aware datetime")
+        self._now = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        with self._lock:
+            if moment < self._now:
+                raise ValueError(f"time does not go backwards ({moment} < {self._now})")
+            self._now = moment
+
+    def advance(self, delta: timedelta) -> None:
+        self.set(self._now + delta)
+
+
+@dataclass
+class StatusChange:
+    at: datetime
+    creditor_id: str
+    receivable_id: str
+    old: str | None
+    new: str
+    reason: str | None
+
+
+@dataclass
+class DunningRouter:
+    clock: VirtualClock
+    region: str = "ap-northeast-1"
+    on_status_change: Callable[[StatusChange], None] | None = None
+    _iterators: dict[str, str] = field(default_factory=dict)
+    _pending_visibility: list[str] = field(default_factory=list)
+    _failed_at: datetime | None = None
+    _expr_cache: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    fired: int = 0
+    send_invocations: int = 0
+    stream_invocations: int = 0
+
+    def __post_init__(self) -> None:
+        # botocore routes calls that carry a stream ARN to an account-based endpoint
+        # ({account}.streams-ddb...), which moto does not serve: use the regional one.
+        self._ddb_streams = boto3.client(
+            "dynamodbstreams", region_name=self.region, config=Config(account_id_endpoint_mode="disabled")
+        )
+        self._sqs = boto3.client("sqs", region_name=self.region)
+        self._scheduler = boto3.client("scheduler", region_name=self.region)
+        s = wiring.settings()
+        self._group = s.schedule_group
+        self._queue_url = self._sqs.get_queue_url(QueueName=SEND_QUEUE)["QueueUrl"]
+        self._queue_arn = s.send_queue_arn
+        desc = boto3.client("dynamodb", region_name=self.region).describe_table(TableName=s.receivables_table)
+        self._stream_arn = desc["Table"]["LatestStreamArn"]
+
+    # -- provisioning (what the CDK stack creates) -----------------------------------------
+    @staticmethod
+    def provision(region: str = "ap-northeast-1") -> None:
+        s = wiring.settings()
+        sqs = boto3.client("sqs", region_name=region)
+        dlq_url = sqs.create_queue(QueueName=SEND_DLQ)["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sqs.create_queue(
+            QueueName=SEND_QUEUE,
+            Attributes={
+                "VisibilityTimeout": "43200",  # made visible again by the virtual clock, not by real time
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVES)}),
+            },
+        )
+        boto3.client("scheduler", region_name=region).create_schedule_group(Name=s.schedule_group)
+        sender = s.email_from.split("@", 1)[1]
+        boto3.client("sesv2", region_name=region).create_email_identity(EmailIdentity=sender)
+        boto3.client("sesv2", region_name=region).create_configuration_set(
+            ConfigurationSetName=s.ses_configuration_set
+        )
+
+    # -- stream -> scheduler function ------------------------------------------------------
+    def pump_stream(self) -> int:
+        records = self._read_stream()
+        for start in range(0, len(records), STREAM_BATCH):
+            self._invoke_scheduler(records[start : start + STREAM_BATCH])
+        return len(records)
+
+    def _read_stream(self) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        shards = self._ddb_streams.describe_stream(StreamArn=self._stream_arn)["StreamDescription"]["Shards"]
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            iterator = self._iterators.get(shard_id) or self._ddb_streams.get_shard_iterator(
+                StreamArn=self._stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            while True:
+                page = self._ddb_streams.get_records(ShardIterator=iterator, Limit=1000)
+                iterator = page["NextShardIterator"]
+                got = page["Records"]
+                for record in got:
+                    record["eventSourceARN"] = self._stream_arn
+                records.extend(got)
+                if len(got) < 1000:
+                    break
+            self._iterators[shard_id] = iterator
+        return records
+
+    def _invoke_scheduler(self, records: list[dict[str, Any]]) -> None:
+        for record in records:
+            self._notice_status(record)
+        pending = records
+        for _ in range(3):  # Lambda retries what the function reported as failed
+            self.stream_invocations += 1
+            response = handler("scheduler")({"Records": pending}, LocalContext("saiken-scheduler"))
+            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+            if not failed:
+                return
+            pending = [r for r in pending if r["dynamodb"]["SequenceNumber"] in failed]
+        raise RuntimeError(f"scheduler kept failing on {len(pending)} stream records")
+
+    def _notice_status(self, record: dict[str, Any]) -> None:
+        if self.on_status_change is None:
+            return
+        change = record.get("dynamodb", {})
+        new, old = change.get("NewImage") or {}, change.get("OldImage") or {}
+        new_status = new.get("status", {}).get("S")
+        old_status = old.get("status", {}).get("S") if old else None
+        if new_status and new_status != old_status:
+            self.on_status_change(
+                StatusChange(
+                    at=self.clock(),
+                    creditor_id=new["creditor_id"]["S"],
+                    receivable_id=new["receivable_id"]["S"],
+                    old=old_status,
+                    new=new_status,
+                    reason=new.get("status_reason", {}).get("S"),
+                )
+            )
+
+    # -- Scheduler -> send queue ---------------------------------------------------------
+    def due_schedules(self) -> list[tuple[datetime, Any]]:
+        """(at, schedule) of every pending schedule in the group, read from moto's store."""
+        from moto.scheduler.models import scheduler_backends
+
+        group = scheduler_backends[ACCOUNT][self.region].schedule_groups.get(self._group)
+        if group is None:
+            return []
+        out = []
+        for schedule in list(group.schedules.values()):
+            key = (schedule.name, schedule.schedule_expression)
+            at = self._expr_cache.get(key)
+            if at is None:
+                at = self._expr_cache[key] = parse_at(schedule.schedule_expression, schedule.schedule_expression_timezone)
+            out.append((at, schedule))
+        return out
+
+    def next_fire_time(self) -> datetime | None:
+        times = [at for at, s in self.due_schedules() if s.state == "ENABLED"]
+        return min(times) if times else None
+
+    def fire_due(self) -> int:
+        now = self.clock()
+        fired = 0
+        for at, schedule in sorted(self.due_schedules(), key=lambda x: x[0]):
+            if at > now or schedule.state != "ENABLED":
+                continue
+            target = schedule.target
+            if target["Arn"] != self._queue_arn:
+                raise RuntimeError(f"schedule {schedule.name} targets {target['Arn']}, not the send queue")
+            self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=target["Input"])
+            if schedule.action_after_completion == "DELETE":
+                self._scheduler.delete_schedule(Name=schedule.name, GroupName=self._group)
+            fired += 1
+        self.fired += fired
+        return fired
+
+    # -- send queue -> send function -----------------------------------------------------
+    def pump_queue(self) -> int:
+        """Deliver what is visible now; returns how many messages the send function handled."""
+        self._release_failed()
+        handled = 0
+        failed_handles: list[str] = []
+        while True:
+            messages = self._sqs.receive_message(
+                QueueUrl=self._queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+            ).get("Messages", [])
+            if not messages:
+                break
+            event = {"Records": [_sqs_record(m, self._queue_arn, self.region) for m in messages]}
+            self.send_invocations += 1
+            response = handler("send")(event, LocalContext("saiken-send"))
+            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+            done = [m for m in messages if m["MessageId"] not in failed]
+            if done:
+                self._sqs.delete_message_batch(
+                    QueueUrl=self._queue_url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+                )
+            failed_handles.extend(m["ReceiptHandle"] for m in messages if m["MessageId"] in failed)
+            handled += len(messages)
+        if failed_handles:
+            self._pending_visibility.extend(failed_handles)
+            self._failed_at = self.clock()
+        return handled
+
+    def _release_failed(self) -> None:
+        """Once the virtual clock has moved on, the failed messages' visibility timeout is over."""
+        if not self._pending_visibility or (self._failed_at is not None and self.clock() <= self._failed_at):
+            return
+        for receipt in self._pending_visibility:
+            self._sqs.change_message_visibility(QueueUrl=self._queue_url, ReceiptHandle=receipt, VisibilityTimeout=0)
+        self._pending_visibility.clear()
+
+    def dlq_depth(self) -> int:
+        url = self._sqs.get_queue_url(QueueName=SEND_DLQ)["QueueUrl"]
+        attrs = self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+        return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
+
+    def redrive_dlq(self) -> int:
+        """What ops do after an outage (StartMessageMoveTask): move the DLQ back to the send queue."""
+        url = self._sqs.get_queue_url(QueueName=SEND_DLQ)["QueueUrl"]
+        moved = 0
+        while True:
+            messages = self._sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return moved
+            for m in messages:
+                self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=m["Body"])
+                self._sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                moved += 1
+
+    def settle(self) -> None:
+        """Run every wire until nothing moves at the current virtual time."""
+        for _ in range(50):
+            moved = self.pump_stream() + self.fire_due() + self.pump_queue()
+            if not moved:
+                return
+        raise RuntimeError("the local dunning wiring did not settle (a loop between stream and schedules?)")
+
+
+def _sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    body = message["Body"]
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": body,
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {},
+        "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # noqa: S324 - SQS's own checksum, not security
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }

@@ -1,0 +1,255 @@
+"""Automated dunning: keep each open receivable's one pending schedule right, and deliver a slot
+when its schedule fires.
+
+- ``on_change``: the receivables stream says something changed; re-plan the next slot and
+  upsert (or delete) the receivable's single schedule.
+- ``fire``: a schedule fired (via the send queue). Re-read the receivable and the debtor,
+  re-apply every guardrail, deliver each step exactly once (idempotency keyed by the reminder
+  id), record each outcome in the contact history, then chain the next slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from saiken.adapters.channels import DeliveryRejected, Outgoing
+from saiken.domain.guardrails import Reason, debtor_reason, receivable_reason
+from saiken.domain.messages import Renderer
+from saiken.domain.models import Contact, ContactOutcome, Debtor, Receivable
+from saiken.domain.planner import JST, PlannedStep, Planner, Slot, from_jst, to_jst
+from saiken.domain.rules import Channel, CreditorConfig, Sender
+
+PAYLOAD_KIND = "reminder-slot"
+# The fields a plan depends on: a change to anything else (a note, a source file) re-plans nothing.
+PLAN_FIELDS = ("status", "due_date", "segment", "product", "balance", "score", "stage", "promised_until", "debtor_id")
+
+
+class ChannelPort(Protocol):
+    def send(self, message: Outgoing) -> str: ...
+
+
+class Schedules(Protocol):
+    def upsert(self, creditor_id: str, receivable_id: str, at: datetime, payload: dict[str, Any]) -> str: ...
+    def delete(self, creditor_id: str, receivable_id: str) -> bool: ...
+
+
+@dataclass
+class SlotResult:
+    receivable_id: str
+    sent: list[str] = field(default_factory=list)  # channels
+    suppressed: dict[str, str] = field(default_factory=dict)  # reminder id -> reason
+    failed: dict[str, str] = field(default_factory=dict)
+    deferred_to: datetime | None = None
+    next_slot: datetime | None = None
+    stopped: str | None = None
+
+
+def slot_payload(creditor_id: str, receivable_id: str, slot: Slot) -> dict[str, Any]:
+    return {
+        "kind": PAYLOAD_KIND,
+        "creditor_id": creditor_id,
+        "receivable_id": receivable_id,
+        "slot": slot.at.isoformat(),
+        "reminders": [{"id": s.reminder_id, "channel": s.channel.value, "offset": s.offset} for s in slot.steps],
+    }
+
+
+def plan_view(r: Receivable | None) -> tuple[Any, ...] | None:
+    return None if r is None else tuple(getattr(r, f) for f in PLAN_FIELDS)
+
+
+class DunningService:
+    def __init__(
+        self,
+        *,
+        receivables: Any,
+        debtors: Any,
+        contacts: Any,
+        schedules: Schedules,
+        config_for: Callable[[str], CreditorConfig],
+        channels: dict[Channel, ChannelPort],
+        clock: Callable[[], datetime],
+        once: Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]] = lambda f: f,
+    ) -> None:
+        self.receivables = receivables
+        self.debtors = debtors
+        self.contacts = contacts
+        self.schedules = schedules
+        self.config_for = config_for
+        self.channels = channels
+        self.clock = clock
+        self._planners: dict[tuple[int, str], Planner] = {}
+        self._deliver_once = once(self._deliver)
+
+    def planner(self, creditor_id: str) -> Planner:
+        rules = self.config_for(creditor_id).rules
+        key = (id(rules), creditor_id)
+        planner = self._planners.get(key)
+        if planner is None:
+            planner = self._planners[key] = Planner(rules)
+        return planner
+
+    # -- the stream side ---------------------------------------------------------------
+    def on_change(self, old: Receivable | None, new: Receivable | None) -> str:
+        """Returns what happened to the receivable's schedule: scheduled / deleted / unchanged."""
+        if new is None:
+            assert old is not None
+            self.schedules.delete(old.creditor_id, old.receivable_id)
+            return "deleted"
+        if old is not None and plan_view(old) == plan_view(new):
+            return "unchanged"
+        debtor = self.debtors.get(new.creditor_id, new.debtor_id)
+        slot = self.reschedule(new, self.clock(), debtor)
+        return "scheduled" if slot else "deleted"
+
+    def reschedule(self, r: Receivable, after: datetime, debtor: Debtor | None) -> Slot | None:
+        slot = self.planner(r.creditor_id).next_slot(r, after, debtor)
+        if slot is None:
+            self.schedules.delete(r.creditor_id, r.receivable_id)
+            return None
+        self.schedules.upsert(r.creditor_id, r.receivable_id, slot.at, slot_payload(r.creditor_id, r.receivable_id, slot))
+        return slot
+
+    # -- the send side -----------------------------------------------------------------
+    def fire(self, payload: dict[str, Any]) -> SlotResult:
+        if payload.get("kind") != PAYLOAD_KIND:
+            raise ValueError(f"not a reminder slot: kind={payload.get('kind')!r}")
+        creditor_id, receivable_id = str(payload["creditor_id"]), str(payload["receivable_id"])
+        slot_at = datetime.fromisoformat(str(payload["slot"])).astimezone(JST)
+        result = SlotResult(receivable_id)
+        now = self.clock()
+        r = self.receivables.get(creditor_id, receivable_id)
+        if r is None:
+            self.schedules.delete(creditor_id, receivable_id)
+            result.stopped = Reason.NOT_FOUND.value
+            return result
+        debtor = self.debtors.get(creditor_id, r.debtor_id)
+        config = self.config_for(creditor_id)
+        planner = self.planner(creditor_id)
+        steps = planner.steps_at(r, slot_at)
+        deferred: list[tuple[int, int]] = []
+        today = now.astimezone(JST).date()
+        now_ord, now_min = from_jst(now)
+        for step in steps:
+            reason = receivable_reason(r, today, config.rules.guardrails.promise_grace_days)
+            if reason is None:
+                reason = Reason.NOT_FOUND if debtor is None else debtor_reason(debtor, step.channel)
+            if reason is not None:
+                self._suppress(r, step, reason, now, config)
+                result.suppressed[step.reminder_id] = reason.value
+                if reason.stops_dunning:
+                    result.stopped = reason.value
+                continue
+            assert debtor is not None
+            late = planner.calendar.check(step.channel, now_ord, now_min)
+            if late is not None:  # a retry or a slow queue brought it into quiet hours / a closed day
+                ordinal, minute, _ = planner.calendar.defer(step.channel, now_ord, now_min)
+                deferred.append((ordinal, minute))
+                continue
+            outcome = self._deliver_once(
+                task={"reminder_id": step.reminder_id, "slot": slot_at.isoformat()},
+                step=step,
+                r=r,
+                debtor=debtor,
+                config=config,
+            )
+            if outcome["outcome"] == ContactOutcome.SENT:
+                result.sent.append(step.channel.value)
+            elif outcome["outcome"] == ContactOutcome.FAILED:
+                result.failed[step.reminder_id] = outcome["reason"]
+            else:
+                result.suppressed[step.reminder_id] = outcome["reason"]
+        if result.stopped:
+            self.schedules.delete(creditor_id, receivable_id)
+            return result
+        if deferred:
+            result.deferred_to = to_jst(*min(deferred))
+            self.schedules.upsert(creditor_id, receivable_id, result.deferred_to, {**payload, "deferred": True})
+            return result
+        nxt = self.reschedule(r, max(now, slot_at), debtor)
+        result.next_slot = nxt.at if nxt else None
+        return result
+
+    def _deliver(
+        self, task: dict[str, Any], step: PlannedStep, r: Receivable, debtor: Debtor, config: CreditorConfig
+    ) -> dict[str, Any]:
+        """Exactly once per reminder id (the caller wraps it in powertools idempotency): count it
+        against the debtor's day, hand it to the channel, record the outcome."""
+        now = self.clock()
+        day = now.astimezone(JST).date()
+        guard = config.rules.guardrails
+        if not self.contacts.reserve(r.creditor_id, r.debtor_id, day, step.reminder_id, guard.daily_cap):
+            self._suppress(r, step, Reason.DAILY_CAP, now, config)
+            return {"outcome": ContactOutcome.SUPPRESSED, "reason": Reason.DAILY_CAP.value}
+        sender = config.rules.sender or Sender(name=r.creditor_id)
+        message = Renderer({r.creditor_id: config.templates}).render(step, r, debtor, sender)
+        to = debtor.email if step.channel is Channel.EMAIL else debtor.phone
+        assert to is not None  # debtor_reason checked it
+        outgoing = Outgoing(
+            reminder_id=step.reminder_id,
+            creditor_id=r.creditor_id,
+            channel=step.channel.value,
+            to=to,
+            body=message.body,
+            subject=message.subject,
+            sender_name=sender.name,
+            reply_to=sender.email,
+            attributes={
+                "amount": str(r.balance),
+                "due_date": r.due_date.isoformat(),
+                "receivable_id": r.receivable_id,
+                "reminder_id": step.reminder_id,
+            },
+        )
+        contact = Contact(
+            creditor_id=r.creditor_id,
+            debtor_id=r.debtor_id,
+            receivable_id=r.receivable_id,
+            reminder_id=step.reminder_id,
+            channel=step.channel.value,
+            slot=datetime.fromisoformat(task["slot"]),
+            at=now,
+            outcome=ContactOutcome.SENT,
+            segment=step.segment,
+            step=step.step,
+            offset=step.offset,
+            template=step.template,
+            rules_version=config.rules.version,
+            to=to,
+            subject=message.subject,
+            body=message.body,
+            sms_parts=message.sms.parts if message.sms else None,
+        )
+        try:
+            provider_id = self.channels[step.channel].send(outgoing)
+        except DeliveryRejected as exc:
+            self.contacts.record(contact.model_copy(update={"outcome": ContactOutcome.FAILED, "reason": str(exc)}))
+            return {"outcome": ContactOutcome.FAILED, "reason": str(exc)}
+        except Exception:
+            self.contacts.release(r.creditor_id, r.debtor_id, day, step.reminder_id)
+            raise  # retried by SQS; never marked sent
+        self.contacts.record(contact.model_copy(update={"provider_id": provider_id}))
+        return {"outcome": ContactOutcome.SENT, "provider_id": provider_id}
+
+    def _suppress(self, r: Receivable, step: PlannedStep, reason: Reason, now: datetime, config: CreditorConfig) -> None:
+        self.contacts.record(
+            Contact(
+                creditor_id=r.creditor_id,
+                debtor_id=r.debtor_id,
+                receivable_id=r.receivable_id,
+                reminder_id=step.reminder_id,
+                channel=step.channel.value,
+                slot=step.at or step.nominal_at,
+                at=now,
+                outcome=ContactOutcome.SUPPRESSED,
+                reason=reason.value,
+                segment=step.segment,
+                step=step.step,
+                offset=step.offset,
+                template=step.template,
+                rules_version=config.rules.version,
+            )
+        )
