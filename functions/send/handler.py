@@ -18,6 +18,14 @@ processor = BatchProcessor(event_type=EventType.SQS)
 _counts: Counter[str] = Counter()
 
 
+def _payload(body: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
 def record_handler(record: SQSRecord) -> None:
     result = wiring.dunning_service().fire(json.loads(record.body))
     for channel in result.sent:
@@ -35,6 +43,7 @@ def record_handler(record: SQSRecord) -> None:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     _counts.clear()
     wiring.idempotency().config.register_lambda_context(context)
+    wiring.dunning_service().prefetch([_payload(r.get("body", "")) for r in event.get("Records", [])])
     response = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
     failures = len(response.get("batchItemFailures", []))
     _counts["SendErrors"] += failures

@@ -14,6 +14,7 @@ _DETAIL_FIELDS = (
     "debtor_id",
     "slot",
     "at",
+    "planned_at",
     "segment",
     "step",
     "offset",
@@ -34,18 +35,13 @@ def _debtor_key(creditor_id: str, debtor_id: str) -> str:
 class ContactRepository:
     def record(self, c: Contact) -> None:
         """Idempotent: one item per (slot, reminder); a redelivery overwrites it with the same outcome."""
-        ContactItem(
-            _debtor_key(c.creditor_id, c.debtor_id),
-            f"c#{c.slot.isoformat()}#{c.reminder_id}",
-            receivable_key=f"{c.creditor_id}#{c.receivable_id}",
-            creditor_id=c.creditor_id,
-            receivable_id=c.receivable_id,
-            reminder_id=c.reminder_id,
-            channel=c.channel,
-            outcome=c.outcome,
-            reason=c.reason,
-            detail=c.model_dump(mode="json", include=set(_DETAIL_FIELDS)),
-        ).save()
+        _item(c).save()
+
+    def record_many(self, contacts: list[Contact]) -> None:
+        """Several at once (BatchWriteItem, 25 a request, unprocessed items retried by pynamodb)."""
+        with ContactItem.batch_write() as batch:
+            for c in contacts:
+                batch.save(_item(c))
 
     def for_receivable(self, creditor_id: str, receivable_id: str) -> list[Contact]:
         items = ContactItem.by_receivable.query(f"{creditor_id}#{receivable_id}")
@@ -89,6 +85,21 @@ class ContactRepository:
         except ContactItem.DoesNotExist:
             return 0
         return len(item.reminders or ())
+
+
+def _item(c: Contact) -> ContactItem:
+    return ContactItem(
+        _debtor_key(c.creditor_id, c.debtor_id),
+        f"c#{c.slot.isoformat()}#{c.reminder_id}",
+        receivable_key=f"{c.creditor_id}#{c.receivable_id}",
+        creditor_id=c.creditor_id,
+        receivable_id=c.receivable_id,
+        reminder_id=c.reminder_id,
+        channel=c.channel,
+        outcome=c.outcome,
+        reason=c.reason,
+        detail=c.model_dump(mode="json", include=set(_DETAIL_FIELDS)),
+    )
 
 
 def _contact(item: ContactItem) -> Contact:

@@ -1,20 +1,29 @@
 """`make demo`: the main job on the embedded local AWS, start to finish, no account, no network.
 
-1. start moto on loopback and wire S3 -> ingest and HTTP -> API (saiken.local),
-2. creditors drop their files into S3 (CP932 CSV, UTF-8-BOM CSV with a mapping, a later TSV),
-3. the ingest function validates and upserts them and writes the error reports,
-4. a creditor's back office pushes receivables and a cancellation through the REST API,
-5. a duplicate S3 event and another creditor's key change nothing,
-then print what was accepted and rejected and write demo-output/.
+1. moto (in-process) with the wiring AWS would do: S3 -> ingest, receivables stream -> scheduler,
+   EventBridge Scheduler -> send queue -> send, HTTP -> API; a virtual clock (saiken.local);
+2. two creditors put their dunning rules and their receivables files into S3 (a CP932 CSV; a
+   UTF-8-BOM CSV with its own headers and a mapping); ingest validates and upserts them and
+   every new receivable gets its first schedule;
+3. a back office pushes receivables and a cancellation through the REST API;
+4. 45 days pass: schedules fire, reminders go out by email (moto SES v2), SMS and IVR (the local
+   outbox), debtors pay at seeded moments (dunning stops), a few retain a lawyer (受任通知) or opt
+   out of SMS, and the SMS provider has an outage for an afternoon (nothing is lost);
+5. demo-output/ gets outbox.jsonl, events.jsonl and summary.json, checked against the rules.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
-from collections import Counter
+import random
+import time
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,30 +33,68 @@ from rich.console import Console
 from rich.table import Table
 
 from saiken import wiring
-from saiken.adapters.objects import mapping_key
-from saiken.adapters.repository import IngestionRunRepository, ReceivableRepository
-from saiken.local.handlers import REPO_ROOT
+from saiken.adapters.channels import ChannelUnavailable, Outgoing
+from saiken.adapters.objects import default_rules, mapping_key, rules_key
+from saiken.adapters.repository import DebtorRepository, ReceivableRepository
+from saiken.domain.planner import JST
+from saiken.domain.rules import Channel
+from saiken.local.dunning import DunningRouter, StatusChange, VirtualClock
+from saiken.local.handlers import send_function_stdout_to
 from saiken.local.stack import IngestEvent, LocalStack
+from saiken.samples import HEADERS_CUSTOM, write_file
 
-SAMPLES = REPO_ROOT / "samples"
-UPLOADS = [
-    ("acme", SAMPLES / "acme" / "receivables_2026-12_sjis.csv"),
-    ("globex", SAMPLES / "globex" / "請求データ_2026-12.csv"),
-    ("acme", SAMPLES / "acme" / "receivables_2026-12_update.tsv"),
-]
+CREDITORS = {
+    "acme": {"sender": "アクメカード株式会社", "phone": "0120-100-200", "email": "billing@acme.example"},
+    "globex": {"sender": "グローベックス電力", "phone": "0120-300-400", "email": "support@globex.example"},
+}
+GLOBEX_MAPPING = """\
+columns:
+  お客様コード: debtor_id
+  ご契約者名: debtor_name
+  ご契約者名(カナ): debtor_name_kana
+  ご連絡先電話: phone
+  ご連絡先メール: email
+  〒: postal_code
+  ご住所: address
+  ご請求No: receivable_id
+  ご請求額(税込): amount
+  お支払期限: due_date
+  サービス: product
+  専用振込口座: virtual_account
+  区分: segment
+defaults:
+  product: utility
+"""
+BAD_EVERY = 23  # one row in 23 is wrong on purpose: rejected with a reason, the rest go in
+SMS_OUTAGE = (timedelta(days=1, hours=10), timedelta(days=1, hours=16))  # after the start
 
 
-def run_demo(out: Path, console: Console) -> dict[str, Any]:
-    with _quiet_functions():
-        return _run(out, console)
+def run_demo(
+    out: Path,
+    console: Console,
+    *,
+    days: int = 45,
+    receivables: int = 1000,
+    seed: int = 7,
+    start: date | None = None,
+) -> dict[str, Any]:
+    out.mkdir(parents=True, exist_ok=True)
+    with _quiet_functions(out):
+        return Demo(out, console, days=days, receivables=receivables, seed=seed, start=start or date.today()).run()
 
 
 @contextmanager
-def _quiet_functions() -> Iterator[None]:
-    """The functions' JSON logs and EMF metrics would drown the summary (they are for CloudWatch)."""
-    quiet = {"POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"}
-    saved = {name: os.environ.get(name) for name in quiet}
+def _quiet_functions(out: Path) -> Iterator[None]:
+    """The functions' JSON logs and EMF metrics would drown the summary: metrics go to a file (as
+    Lambda sends them to CloudWatch Logs), logs below ERROR are off."""
+    quiet = {"POWERTOOLS_LOG_LEVEL": "ERROR"}
+    saved = {name: os.environ.get(name) for name in [*quiet, "SAIKEN_OUTBOX_PATH", "SAIKEN_SMS_MODE", "SAIKEN_IVR_MODE"]}
     os.environ.update(quiet)
+    batch_log = logging.getLogger("aws_lambda_powertools")
+    level = batch_log.level
+    batch_log.setLevel(logging.CRITICAL)  # a throttled SMS is expected here; the summary reports it
+    sink = (out / "function-stdout.jsonl").open("w", encoding="utf-8")
+    send_function_stdout_to(sink)
     try:
         yield
     finally:
@@ -56,170 +103,437 @@ def _quiet_functions() -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+        batch_log.setLevel(level)
+        send_function_stdout_to(None)
+        sink.close()
+        wiring.set_clock(None)
+        wiring.reset()
 
 
-def _run(out: Path, console: Console) -> dict[str, Any]:
-    out.mkdir(parents=True, exist_ok=True)
-    runs: list[dict[str, Any]] = []
-    stack = LocalStack(api_port=0, on_ingest=lambda e: _collect(e, runs)).start()
-    try:
-        console.rule("[bold]Saiken demo: intake on the local AWS")
-        console.print(f"moto on {stack.endpoint}, REST API on {stack.api_url}")
-        settings = wiring.settings()
-        s3 = boto3.client("s3", region_name=settings.region)
-        s3.put_object(
-            Bucket=settings.bucket,
-            Key=mapping_key("globex"),
-            Body=(SAMPLES / "globex" / "mapping.yaml").read_bytes(),
-        )
-        for creditor, path in UPLOADS:
+@dataclass
+class SmsOutage:
+    """The SMS provider throttles every request for an afternoon (fault injection around the channel)."""
+
+    inner: Any
+    clock: VirtualClock
+    begins: datetime
+    ends: datetime
+    refused: int = 0
+
+    def send(self, message: Outgoing) -> str:
+        if self.begins <= self.clock() < self.ends:
+            self.refused += 1
+            raise ChannelUnavailable("sms: ThrottlingException (simulated outage)")
+        return str(self.inner.send(message))
+
+
+@dataclass
+class Demo:
+    out: Path
+    console: Console
+    days: int
+    receivables: int
+    seed: int
+    start: date
+    events: list[StatusChange] = field(default_factory=list)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    def run(self) -> dict[str, Any]:
+        began = time.perf_counter()
+        self.out.mkdir(parents=True, exist_ok=True)
+        for name in ("outbox.jsonl", "events.jsonl", "summary.json", "channel-outbox.jsonl"):
+            (self.out / name).unlink(missing_ok=True)
+        t0 = datetime(self.start.year, self.start.month, self.start.day, 7, 0, tzinfo=JST)
+        self.clock = VirtualClock(t0)
+        wiring.set_clock(self.clock)
+        stack = LocalStack(
+            in_process=True, api_port=0, outbox=self.out / "channel-outbox.jsonl", on_ingest=self._collect
+        ).start()
+        self._stack = stack
+        self._t0 = t0
+        try:
+            self.router = DunningRouter(self.clock, on_status_change=self.events.append)
+            c = self.console
+            c.rule(f"[bold]Saiken demo: {self.days} days of dunning on the local AWS (moto, virtual clock)")
+            c.print(f"start {t0:%Y-%m-%d %H:%M} JST, seed {self.seed}, ~{self.receivables} receivables, 2 creditors")
+            self._configure()
+            self._ingest()
+            api = self._api_calls(stack.api_url or "")
+            self.router.settle()
+            outage = self._install_outage(t0)
+            scheduled = len(self.router.due_schedules())
+            c.print(f"{scheduled} receivables have their first reminder scheduled (one schedule each)")
+            payments = self._simulate(t0, t0 + timedelta(days=self.days))
+            summary = self._summarise(api, payments, outage, scheduled, time.perf_counter() - began)
+            self._print(summary)
+            return summary
+        finally:
+            stack.stop()
+
+    # -- setup -------------------------------------------------------------------------
+    def _configure(self) -> None:
+        s3 = boto3.client("s3", region_name="ap-northeast-1")
+        bucket = wiring.settings().bucket
+        base = default_rules().model_dump(mode="json")
+        for creditor, info in CREDITORS.items():
+            rules = {
+                **base,
+                "name": f"{info['sender']} 督促ルール",
+                "sender": {"name": info["sender"], "phone": info["phone"], "email": info["email"]},
+            }
+            body = json.dumps(rules, ensure_ascii=False).encode()  # JSON is YAML
+            s3.put_object(Bucket=bucket, Key=rules_key(creditor), Body=body)
+        s3.put_object(Bucket=bucket, Key=mapping_key("globex"), Body=GLOBEX_MAPPING.encode())
+
+    def _ingest(self) -> None:
+        s3 = boto3.client("s3", region_name="ap-northeast-1")
+        bucket = wiring.settings().bucket
+        rows = -(-self.receivables * BAD_EVERY // (BAD_EVERY - 1))  # enough that the accepted ones reach the target
+        acme_rows = rows * 3 // 5
+        files = [
+            (
+                "acme",
+                write_file(
+                    self.out / "portfolio" / "acme_receivables_sjis.csv",
+                    acme_rows,
+                    encoding="cp932",
+                    seed=self.seed,
+                    prefix="A",
+                    bad_every=BAD_EVERY,
+                    today=self.start,
+                ),
+            ),
+            (
+                "globex",
+                write_file(
+                    self.out / "portfolio" / "globex_請求データ.csv",
+                    rows - acme_rows,
+                    encoding="utf-8-sig",
+                    seed=self.seed + 1,
+                    prefix="G",
+                    bad_every=BAD_EVERY,
+                    today=self.start,
+                    headers=HEADERS_CUSTOM,
+                ),
+            ),
+        ]
+        for creditor, path in files:
             key = f"incoming/{creditor}/receivables/{path.name}"
-            s3.put_object(Bucket=settings.bucket, Key=key, Body=path.read_bytes())
-            stack.pump()  # the S3 event reaches the ingest function
-        # S3 delivers at least once: replay the first file's event; the run is recognised and skipped.
-        first_key = f"incoming/acme/receivables/{UPLOADS[0][1].name}"
+            s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+            self._stack_pump()
+        # S3 delivers at least once: the same event again is recognised and skipped.
+        key = f"incoming/acme/receivables/{files[0][1].name}"
         s3.copy_object(
-            Bucket=settings.bucket,
-            Key=first_key,
-            CopySource={"Bucket": settings.bucket, "Key": first_key},
+            Bucket=bucket,
+            Key=key,
+            CopySource={"Bucket": bucket, "Key": key},
             MetadataDirective="REPLACE",
             Metadata={"replayed": "true"},
         )
-        stack.pump()
-        api = _api_calls(stack.api_url or "")
-        _print_runs(console, runs)
-        _print_api(console, api)
-        summary = _summary(runs, api)
-        _write_outputs(out, s3, settings.bucket, summary)
-        console.print(f"\nwrote {out}/summary.json and the error reports in {out}/reports/")
-        return summary
-    finally:
-        stack.stop()
+        self._stack_pump()
+        table = Table("creditor/file", "enc", "state", "rows", "accepted", "rejected", title="S3 intake")
+        for r in self.runs:
+            _, creditor, _, name = r["file_key"].split("/", 3)
+            table.add_row(
+                f"{creditor}/{name}",
+                r.get("encoding") or "-",
+                r["state"],
+                *(str(r.get(k, "-")) for k in ("rows", "accepted", "rejected")),
+            )
+        self.console.print(table)
 
+    def _stack_pump(self) -> None:
+        self._stack.pump()  # the S3 event reaches the ingest function
 
-def _collect(event: IngestEvent, runs: list[dict[str, Any]]) -> None:
-    if event.result is not None:
-        runs.append(event.result)
-    else:
-        runs.append({"file_key": event.key, "state": "error", "error_message": event.error})
+    def _collect(self, event: IngestEvent) -> None:
+        if event.result is not None:
+            self.runs.append(event.result)
+        else:
+            self.runs.append({"file_key": event.key, "state": "error", "error_message": event.error})
 
+    def _api_calls(self, base: str) -> dict[str, Any]:
+        acme_key = wiring.api_keys().issue("acme", name="demo")
+        globex_key = wiring.api_keys().issue("globex", name="demo")
 
-def _api_calls(base: str) -> dict[str, Any]:
-    acme_key = wiring.api_keys().issue("acme", name="demo")
-    globex_key = wiring.api_keys().issue("globex", name="demo")
+        def call(method: str, path: str, key: str | None, body: Any = None) -> requests.Response:
+            headers = {"Authorization": f"Bearer {key}"} if key else {}
+            return requests.request(method, base + path, headers=headers, json=body, timeout=30)
 
-    def call(method: str, path: str, key: str | None, body: Any = None) -> requests.Response:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return requests.request(method, base + path, headers=headers, json=body, timeout=30)
-
-    batch = [
-        {
-            "debtor_id": "API-D1",
-            "debtor_name": "高橋 健一",
-            "phone": "080-2222-3333",
-            "receivable_id": "API-R1",
-            "amount": "￥48,000",
-            "due_date": "令和8年12月25日",
-            "segment": "B",
-        },
-        {
-            "debtor_id": "API-D1",
-            "debtor_name": "高橋 健一",
-            "phone": "080-2222-3333",
-            "receivable_id": "API-R2",
-            "amount": 5500,
-            "due_date": "2026/12/31",
-        },
-        {
-            "debtor_id": "API-D2",
-            "debtor_name": "",
-            "email": "not-an-email",
-            "receivable_id": "API-R3",
-            "amount": "12.5",
-            "due_date": "12/31/2026",
-        },
-    ]
-    pushed = call("POST", "/receivables/batch", acme_key, {"items": batch}).json()
-    cancelled = call("PUT", "/receivables/API-R2/status", acme_key, {"status": "cancelled", "reason": "請求取消"})
-    return {
-        "batch": pushed,
-        "cancel_status": cancelled.status_code,
-        "cancelled": cancelled.json().get("status"),
-        "debtor_receivables": [r["receivable_id"] for r in call("GET", "/debtors/API-D1/receivables", acme_key).json()],
-        "other_creditor_read_status": call("GET", "/receivables/API-R1", globex_key).status_code,
-        "no_key_status": call("GET", "/receivables", None).status_code,
-        "wrong_key_status": call("GET", "/receivables", "sk.acme.not-a-key").status_code,
-    }
-
-
-def _print_runs(console: Console, runs: list[dict[str, Any]]) -> None:
-    table = Table(
-        "creditor/file",
-        "enc",
-        "state",
-        "rows",
-        "ok",
-        "ng",
-        "new",
-        "upd",
-        "same",
-        title="S3 intake: one line per S3 event",
-        caption="ok + ng = rows, always",
-    )
-    for r in runs:
-        _, creditor, _, name = r["file_key"].split("/", 3)
-        table.add_row(
-            f"{creditor}/{name}",
-            r.get("encoding") or "-",
-            r["state"].replace("skipped_duplicate", "duplicate"),
-            *(str(r.get(k, "-")) for k in ("rows", "accepted", "rejected", "created", "updated", "unchanged")),
+        due = self.start + timedelta(days=3)
+        batch = [
+            {
+                "debtor_id": "API-D1",
+                "debtor_name": "高橋 健一",
+                "phone": "080-2222-3333",
+                "email": "takahashi@example.co.jp",
+                "receivable_id": "API-R1",
+                "amount": "￥48,000",
+                "due_date": f"{due:%Y/%m/%d}",
+                "segment": "B",
+            },
+            {
+                "debtor_id": "API-D1",
+                "debtor_name": "高橋 健一",
+                "phone": "080-2222-3333",
+                "receivable_id": "API-R2",
+                "amount": 5500,
+                "due_date": due.isoformat(),
+            },
+            {"debtor_id": "API-D2", "debtor_name": "", "receivable_id": "API-R3", "amount": "12.5", "due_date": "x"},
+        ]
+        pushed = call("POST", "/receivables/batch", acme_key, {"items": batch}).json()
+        cancelled = call("PUT", "/receivables/API-R2/status", acme_key, {"status": "cancelled", "reason": "請求取消"})
+        result = {
+            "batch_accepted": pushed["accepted"],
+            "batch_rejected": pushed["rejected"],
+            "rejections": [
+                f"{e['field'] or '-'}: {e['code']}" for item in pushed["results"] for e in item.get("errors", [])
+            ],
+            "cancelled": cancelled.json().get("status"),
+            "other_creditor_read_status": call("GET", "/receivables/API-R1", globex_key).status_code,
+            "no_key_status": call("GET", "/receivables", None).status_code,
+        }
+        self.console.print(
+            f"REST API: batch {result['batch_accepted']} accepted / {result['batch_rejected']} rejected "
+            f"({'; '.join(result['rejections'])}); API-R2 -> {result['cancelled']}; "
+            f"globex reading acme's API-R1 -> HTTP {result['other_creditor_read_status']}"
         )
-    console.print(table)
-    codes: Counter[str] = Counter()
-    for r in runs:
-        if r["state"] == "completed":
-            codes.update(r.get("error_counts") or {})
-    if codes:
-        console.print("rejections by reason: " + ", ".join(f"{c} {n}" for c, n in codes.most_common()))
+        return result
+
+    def _install_outage(self, t0: datetime) -> SmsOutage:
+        channels = wiring.channels()
+        midnight = t0.replace(hour=0)
+        outage = SmsOutage(channels[Channel.SMS], self.clock, midnight + SMS_OUTAGE[0], midnight + SMS_OUTAGE[1])
+        channels[Channel.SMS] = outage  # the same dict the send path holds
+        return outage
+
+    # -- the simulation ------------------------------------------------------------------
+    def _simulate(self, t0: datetime, end: datetime) -> list[dict[str, Any]]:
+        rng = random.Random(self.seed)
+        timeline: list[tuple[datetime, str, str, str, int]] = []  # (at, kind, creditor, id, amount)
+        for creditor in CREDITORS:
+            for r in ReceivableRepository().iterate(creditor):
+                if not r.status.is_dunnable:
+                    continue
+                days_to_pay = _payer_days(rng)
+                if days_to_pay is not None:
+                    pay_day = max(r.due_date + timedelta(days=days_to_pay), self.start)
+                    at = datetime(pay_day.year, pay_day.month, pay_day.day, rng.randint(8, 22), tzinfo=JST)
+                    if rng.random() < 0.08:  # pays half first, the rest a few days later
+                        timeline.append((at, "partial", creditor, r.receivable_id, r.balance // 2))
+                        at += timedelta(days=rng.randint(2, 6))
+                    timeline.append((at, "payment", creditor, r.receivable_id, r.balance))
+            for d in _sample_debtors(rng, creditor, 0.02):
+                timeline.append((t0 + timedelta(days=rng.randint(3, 20), hours=rng.randint(1, 10)), "lawyer", creditor, d, 0))
+            for d in _sample_debtors(rng, creditor, 0.03):
+                timeline.append((t0 + timedelta(days=rng.randint(1, 15), hours=rng.randint(1, 10)), "optout", creditor, d, 0))
+        timeline = sorted(t for t in timeline if t[0] < end)
+        payments: list[dict[str, Any]] = []
+        i = 0
+        while True:
+            candidates = [end]
+            fire = self.router.next_fire_time()
+            if fire is not None:
+                candidates.append(max(fire, self.clock()))
+            if i < len(timeline):
+                candidates.append(max(timeline[i][0], self.clock()))
+            if self.router.retry_pending:  # failed messages come back after their visibility timeout
+                candidates.append(self.clock() + timedelta(minutes=30))
+            moment = min(candidates)
+            if moment >= end:
+                break
+            self.clock.set(moment)
+            while i < len(timeline) and timeline[i][0] <= moment:
+                payments.extend(self._apply(timeline[i]))
+                i += 1
+            self.router.settle()
+        self.clock.set(end)
+        return payments
+
+    def _apply(self, event: tuple[datetime, str, str, str, int]) -> list[dict[str, Any]]:
+        at, kind, creditor, ident, amount = event
+        if kind in ("payment", "partial"):
+            r = wiring.receivable_service().get(creditor, ident)
+            if r.status.is_closed or r.balance <= 0:
+                return []
+            paid = min(amount, r.balance) if kind == "partial" else r.balance
+            wiring.receivable_service().apply_payment(creditor, ident, paid, reason=f"入金 {paid:,}円")
+            return [{"at": at.isoformat(), "creditor_id": creditor, "receivable_id": ident, "amount": paid}]
+        repo = DebtorRepository()
+        debtor = repo.get(creditor, ident)
+        if debtor is None:
+            return []
+        if kind == "lawyer":
+            repo.save(debtor.model_copy(update={"lawyer_retained": True}))
+        else:
+            repo.save(debtor.model_copy(update={"opt_outs": sorted({*debtor.opt_outs, "sms"})}))
+        return []
+
+    # -- outputs -------------------------------------------------------------------------
+    def _summarise(
+        self, api: dict[str, Any], payments: list[dict[str, Any]], outage: SmsOutage, scheduled: int, seconds: float
+    ) -> dict[str, Any]:
+        from saiken.local.inspect import all_contacts, sent_emails
+
+        contacts = all_contacts()
+        sent = sorted((c for c in contacts if c.outcome == "sent"), key=lambda c: (c.at, c.receivable_id, c.channel))
+        with (self.out / "outbox.jsonl").open("w", encoding="utf-8") as f:
+            for c in sent:
+                f.write(
+                    json.dumps(
+                        {
+                            "channel": c.channel,
+                            "creditor_id": c.creditor_id,
+                            "receivable_id": c.receivable_id,
+                            "debtor_id": c.debtor_id,
+                            "to": c.to,
+                            "sent_at": c.at.astimezone(JST).isoformat(),
+                            "step": c.step,
+                            "offset": c.offset,
+                            "template": c.template,
+                            "subject": c.subject,
+                            "body": c.body,
+                            "deferred_because": c.reason,
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
+        with (self.out / "events.jsonl").open("w", encoding="utf-8") as f:
+            for e in self.events:
+                f.write(
+                    json.dumps(
+                        {
+                            "at": e.at.isoformat(),
+                            "creditor_id": e.creditor_id,
+                            "receivable_id": e.receivable_id,
+                            "from": e.old,
+                            "to": e.new,
+                            "reason": e.reason,
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
+        stored: dict[str, int] = {}
+        segments: Counter[str] = Counter()
+        for creditor in CREDITORS:
+            items = list(ReceivableRepository().iterate(creditor))
+            stored[creditor] = len(items)
+            segments.update(f"{creditor}/{r.segment or '-'}" for r in items)
+        per_channel = Counter(c.channel for c in sent)
+        suppressed = Counter(c.reason for c in contacts if c.outcome == "suppressed")
+        deferred = Counter(c.reason for c in sent if c.reason)
+        paid = payments
+        summary = {
+            "simulated": {
+                "from": self._t0.isoformat(),
+                "to": self.clock().isoformat(),
+                "days": self.days,
+                "seed": self.seed,
+            },
+            "intake": [
+                {k: r.get(k) for k in ("file_key", "state", "encoding", "rows", "accepted", "rejected", "error_counts")}
+                for r in self.runs
+            ],
+            "receivables": sum(stored.values()),
+            "receivables_per_creditor": stored,
+            "receivables_per_segment": dict(sorted(segments.items())),
+            "first_schedules": scheduled,
+            "reminders_sent": sum(per_channel.values()),
+            "reminders_sent_per_channel": {ch.value: per_channel.get(ch.value, 0) for ch in Channel},
+            "suppressed_per_reason": dict(suppressed.most_common()),
+            "deferred_per_reason": dict(deferred.most_common()),
+            "failed": sum(1 for c in contacts if c.outcome == "failed"),
+            "payments": len(paid),
+            "paid_receivables": sum(1 for e in self.events if e.new == "paid"),
+            "paid_amount": sum(p["amount"] for p in paid),
+            "status_changes": dict(Counter(f"{e.old}->{e.new}" for e in self.events if e.old)),
+            "sms_outage": {
+                "refused_attempts": outage.refused,
+                "send_queue_dlq": self.router.dlq_depth(),
+            },
+            "emails_in_moto_ses": len(sent_emails()),
+            "schedules_fired": self.router.fired,
+            "send_invocations": self.router.send_invocations,
+            "api": api,
+            "checks": check_outbox(self.out / "outbox.jsonl", self.out / "events.jsonl", default_rules().guardrails.daily_cap),
+            "seconds": round(seconds, 1),
+        }
+        (self.out / "summary.json").write_text(
+            json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+        )
+        return summary
+
+    def _print(self, s: dict[str, Any]) -> None:
+        c = self.console
+        table = Table("", "email", "sms", "ivr", title=f"Reminders delivered over {s['simulated']['days']} days")
+        sent = s["reminders_sent_per_channel"]
+        table.add_row("sent", str(sent["email"]), str(sent["sms"]), str(sent["ivr"]))
+        c.print(table)
+        c.print(
+            f"receivables {s['receivables']} {s['receivables_per_creditor']}; paid {s['paid_receivables']} "
+            f"(¥{s['paid_amount']:,} in {s['payments']} payments)"
+        )
+        c.print("suppressed: " + (", ".join(f"{k} {v}" for k, v in s["suppressed_per_reason"].items()) or "none"))
+        c.print("deferred:   " + (", ".join(f"{k} {v}" for k, v in s["deferred_per_reason"].items()) or "none"))
+        o = s["sms_outage"]
+        c.print(
+            f"SMS outage: {o['refused_attempts']} attempts throttled, retried from the queue; "
+            f"DLQ at the end: {o['send_queue_dlq']}"
+        )
+        for name, ok in s["checks"].items():
+            c.print(f"  [{'green' if ok is True else 'red'}]{'✓' if ok is True else '✗'}[/] {name}" + ("" if ok is True else f": {ok}"))
+        c.print(f"\nwrote {self.out}/outbox.jsonl, events.jsonl, summary.json in {s['seconds']} s")
 
 
-def _print_api(console: Console, api: dict[str, Any]) -> None:
-    batch = api["batch"]
-    console.print(f"\nREST API batch: {batch['accepted']} accepted, {batch['rejected']} rejected")
-    for item in batch["results"]:
-        if item["errors"]:
-            reasons = "; ".join(f"{e['field'] or '-'}: {e['code']}" for e in item["errors"])
-            console.print(f"  item {item['index']} ({item['receivable_id']}): {reasons}")
-    console.print(f"cancel API-R2: HTTP {api['cancel_status']} -> {api['cancelled']}")
-    console.print(
-        f"tenant isolation: globex reading acme's API-R1 -> HTTP {api['other_creditor_read_status']}; "
-        f"no key -> {api['no_key_status']}; unknown key -> {api['wrong_key_status']}"
-    )
+def _payer_days(rng: random.Random) -> int | None:
+    """When a debtor pays, in days from the due date (None: not within the demo)."""
+    u = rng.random()
+    if u < 0.45:
+        return rng.randint(-5, 0)
+    if u < 0.75:
+        return rng.randint(1, 7)
+    if u < 0.90:
+        return rng.randint(8, 25)
+    return None
 
 
-def _summary(runs: list[dict[str, Any]], api: dict[str, Any]) -> dict[str, Any]:
-    completed = [r for r in runs if r["state"] == "completed"]
-    per_creditor: dict[str, int] = {}
-    for creditor in ("acme", "globex"):
-        per_creditor[creditor] = len(list(ReceivableRepository().iterate(creditor)))
+def _sample_debtors(rng: random.Random, creditor: str, share: float) -> list[str]:
+    debtors = sorted({r.debtor_id for r in ReceivableRepository().iterate(creditor)})
+    return rng.sample(debtors, max(1, int(len(debtors) * share)))
+
+
+def check_outbox(outbox: Path, events: Path, daily_cap: int) -> dict[str, Any]:
+    """The rules the issue names, checked on the files a user reads. True, or what broke."""
+    from saiken.domain.guardrails import _jp_holidays
+
+    lines = [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines() if line]
+    paid_at: dict[tuple[str, str], str] = {}
+    for line in events.read_text(encoding="utf-8").splitlines():
+        e = json.loads(line)
+        if e["to"] == "paid":
+            paid_at.setdefault((e["creditor_id"], e["receivable_id"]), e["at"])
+    per_day: Counter[tuple[str, str, str]] = Counter()
+    night, holiday, after_paid, not_named = [], [], [], []
+    for m in lines:
+        at = datetime.fromisoformat(m["sent_at"])
+        if m["channel"] in ("sms", "ivr", "email") and not (8 <= at.hour < 21):
+            night.append(m["receivable_id"])
+        d = at.date()
+        if d in _jp_holidays(d.year) or (d.month == 12 and d.day >= 29) or (d.month == 1 and d.day <= 3):
+            holiday.append(m["receivable_id"])
+        paid = paid_at.get((m["creditor_id"], m["receivable_id"]))
+        if paid is not None and m["sent_at"] >= paid:
+            after_paid.append(m["receivable_id"])
+        if CREDITORS[m["creditor_id"]]["sender"] not in (m["body"] or "") + (m["subject"] or ""):
+            not_named.append(m["receivable_id"])
+        per_day[(m["creditor_id"], m["debtor_id"], d.isoformat())] += 1
+    over_cap = [k for k, n in per_day.items() if n > daily_cap]
     return {
-        "files": runs,
-        "rows": sum(r.get("rows", 0) for r in completed),
-        "accepted": sum(r.get("accepted", 0) for r in completed),
-        "rejected": sum(r.get("rejected", 0) for r in completed),
-        "duplicate_events_skipped": sum(1 for r in runs if r["state"] == "skipped_duplicate"),
-        "receivables_stored": per_creditor,
-        "ingestion_runs": {c: len(IngestionRunRepository().for_creditor(c)) for c in ("acme", "globex")},
-        "api": api,
+        "no SMS/IVR/email outside 08:00-21:00 JST": not night or night[:5],
+        "nothing on a public holiday or 12/29-1/3": not holiday or holiday[:5],
+        f"no debtor above {daily_cap} contacts a day": not over_cap or over_cap[:5],
+        "no message after the receivable was paid": not after_paid or after_paid[:5],
+        "every message names the creditor": not not_named or not_named[:5],
     }
-
-
-def _write_outputs(out: Path, s3: Any, bucket: str, summary: dict[str, Any]) -> None:
-    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    reports = out / "reports"
-    reports.mkdir(exist_ok=True)
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="reports/"):
-        for obj in page.get("Contents", []):
-            target = reports / obj["Key"].removeprefix("reports/")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())

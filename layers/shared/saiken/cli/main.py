@@ -245,12 +245,19 @@ def generate(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="where to write the summary and reports")] = Path("demo-output"),
+    out: Annotated[Path, typer.Option(help="where to write outbox.jsonl, events.jsonl, summary.json")] = Path(
+        "demo-output"
+    ),
+    days: Annotated[int, typer.Option(min=1, max=120, help="days to simulate")] = 45,
+    receivables: Annotated[int, typer.Option(min=10, max=20000, help="receivables in the portfolio")] = 1000,
+    seed: Annotated[int, typer.Option(help="same seed, same portfolio, same payments")] = 7,
 ) -> None:
-    """Run the main job on the embedded local AWS: ingest the sample files, push via the API, report."""
+    """The main job on the embedded local AWS: intake, then N days of automated dunning, then the figures."""
     from saiken.cli.demo import run_demo
 
-    run_demo(out, console)
+    summary = run_demo(out, console, days=days, receivables=receivables, seed=seed)
+    if any(ok is not True for ok in summary["checks"].values()):
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -24,7 +24,6 @@ class Reason(StrEnum):
     YEAR_END_CLOSURE = "year_end_closure"  # 12/29-1/3
     WEEKEND = "weekend"  # only when the rules turn weekends off
     DAILY_CAP = "daily_cap"  # the debtor already had the day's contacts
-    SUPERSEDED = "superseded"  # deferred onto a day that has its own step on that channel
     OPTED_OUT = "opted_out"
     DO_NOT_CONTACT = "do_not_contact"
     LAWYER_RETAINED = "lawyer_retained"  # 受任通知: no direct contact at all

@@ -136,6 +136,7 @@ def _environment() -> jinja2.Environment:
         autoescape=False,  # noqa: S701 - plain text mail, SMS and speech; nothing is rendered as HTML
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=False,
+        auto_reload=False,  # packaged templates never change under a running process
         trim_blocks=True,
         lstrip_blocks=True,
     )

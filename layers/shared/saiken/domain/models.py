@@ -118,7 +118,8 @@ class Contact(BaseModel):
     slot: datetime = Field(description="when the step was planned to go out (JST)")
     at: datetime = Field(description="when this outcome was recorded")
     outcome: str
-    reason: str | None = None
+    reason: str | None = Field(default=None, description="why suppressed, failed or deferred")
+    planned_at: datetime | None = Field(default=None, description="when the rule wanted it (before any deferral)")
     segment: str | None = None
     step: int | None = None
     offset: int | None = None

@@ -128,9 +128,11 @@ class Planner:
             return ordinal, c.minute, Reason.PROMISED, True
         eff_ord, eff_min, reason = self.calendar.defer(c.channel, ordinal, c.minute, c.window)
         if eff_ord != ordinal:
-            later = eff_ord - due_ord
-            if c.start <= later <= c.until and (later - c.start) % c.every == 0:
-                return eff_ord, eff_min, Reason.SUPERSEDED, True
+            following = offset + c.every
+            if following <= c.until and due_ord + following <= eff_ord:
+                # the next step of this channel lands on the same day (its own, or deferred there
+                # too): that one goes, this one is dropped, and says why
+                return ordinal, c.minute, reason, True
         return eff_ord, eff_min, reason, False
 
     def _blocked(self, r: Receivable, debtor: Debtor | None, channel: Channel) -> Reason | None:
@@ -156,17 +158,23 @@ class Planner:
         )
 
     # -- the whole calendar -------------------------------------------------------------
-    def calendar_for(self, r: Receivable, debtor: Debtor | None = None) -> list[PlannedStep]:
-        """Every step of the receivable's segment, in the order they go out (skipped ones at their
-        nominal time), each with the reason it moved or was dropped."""
+    def calendar_for(
+        self, r: Receivable, debtor: Debtor | None = None, *, first: date | None = None, last: date | None = None
+    ) -> list[PlannedStep]:
+        """Every step of the receivable's segment (or those due between ``first`` and ``last``), in the
+        order they go out (skipped ones at their nominal time), each with the reason it moved or was
+        dropped."""
         seg = self.segment_for(r)
         due_ord = r.due_date.toordinal()
         promise = self._promise_limit(r)
+        lo = first.toordinal() - due_ord if first else -(10**6)
+        hi = last.toordinal() - due_ord if last else 10**6
         steps: list[PlannedStep] = []
         for c in self._compiled[seg.name]:
             blocked = self._blocked(r, debtor, c.channel)
             for offset in range(c.start, c.until + 1, c.every):
-                steps.append(self._step(r, seg, c, offset, self._resolve(c, offset, due_ord, blocked, promise)))
+                if lo <= offset <= hi:
+                    steps.append(self._step(r, seg, c, offset, self._resolve(c, offset, due_ord, blocked, promise)))
         steps.sort(key=lambda s: (s.at or s.nominal_at, CHANNEL_ORDER[s.channel]))
         return steps
 
@@ -218,7 +226,9 @@ class Planner:
 
     def steps_at(self, r: Receivable, at: datetime, debtor: Debtor | None = None) -> list[PlannedStep]:
         """The steps planned for exactly this moment (what a fired schedule must deliver)."""
-        return [s for s in self.calendar_for(r, debtor) if s.at == at]
+        day = jst_day(at)
+        window = self.calendar_for(r, debtor, first=day - timedelta(days=MAX_DEFERRAL_DAYS + 1), last=day)
+        return [s for s in window if s.at == at]
 
     def remaining(self, r: Receivable, now: datetime, debtor: Debtor | None = None) -> list[PlannedStep]:
         """Steps still ahead of ``now`` (skipped ones by their nominal time), for `saiken plan`."""

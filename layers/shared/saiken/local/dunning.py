@@ -27,7 +27,7 @@ from botocore.config import Config
 
 from saiken import wiring
 from saiken.adapters.schedules import parse_at
-from saiken.local.handlers import LocalContext, handler
+from saiken.local.handlers import LocalContext, invoke
 
 ACCOUNT = "123456789012"
 SEND_QUEUE = "saiken-send"
@@ -88,7 +88,6 @@ class DunningRouter:
             "dynamodbstreams", region_name=self.region, config=Config(account_id_endpoint_mode="disabled")
         )
         self._sqs = boto3.client("sqs", region_name=self.region)
-        self._scheduler = boto3.client("scheduler", region_name=self.region)
         s = wiring.settings()
         self._group = s.schedule_group
         self._queue_url = self._sqs.get_queue_url(QueueName=SEND_QUEUE)["QueueUrl"]
@@ -150,7 +149,7 @@ class DunningRouter:
         pending = records
         for _ in range(3):  # Lambda retries what the function reported as failed
             self.stream_invocations += 1
-            response = handler("scheduler")({"Records": pending}, LocalContext("saiken-scheduler"))
+            response = invoke("scheduler", {"Records": pending}, LocalContext("saiken-scheduler"))
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
             if not failed:
                 return
@@ -198,20 +197,33 @@ class DunningRouter:
         return min(times) if times else None
 
     def fire_due(self) -> int:
+        """Do what Scheduler does when a schedule's time comes: put its target Input on the send
+        queue (batches of 10), then remove it from the group (ActionAfterCompletion=DELETE is the
+        service's own action, so it is done in moto's store, not through the API)."""
+        from moto.scheduler.models import scheduler_backends
+
         now = self.clock()
-        fired = 0
-        for at, schedule in sorted(self.due_schedules(), key=lambda x: x[0]):
-            if at > now or schedule.state != "ENABLED":
-                continue
-            target = schedule.target
-            if target["Arn"] != self._queue_arn:
-                raise RuntimeError(f"schedule {schedule.name} targets {target['Arn']}, not the send queue")
-            self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=target["Input"])
-            if schedule.action_after_completion == "DELETE":
-                self._scheduler.delete_schedule(Name=schedule.name, GroupName=self._group)
-            fired += 1
-        self.fired += fired
-        return fired
+        due = [(at, s) for at, s in self.due_schedules() if at <= now and s.state == "ENABLED"]
+        due.sort(key=lambda x: x[0])
+        for start in range(0, len(due), 10):
+            chunk = due[start : start + 10]
+            for _, schedule in chunk:
+                if schedule.target["Arn"] != self._queue_arn:
+                    raise RuntimeError(f"schedule {schedule.name} targets {schedule.target['Arn']}, not the send queue")
+            self._sqs.send_message_batch(
+                QueueUrl=self._queue_url,
+                Entries=[{"Id": str(i), "MessageBody": s.target["Input"]} for i, (_, s) in enumerate(chunk)],
+            )
+            group = scheduler_backends[ACCOUNT][self.region].schedule_groups[self._group]
+            for _, schedule in chunk:
+                if schedule.action_after_completion == "DELETE":
+                    group.delete_schedule(schedule.name)
+        self.fired += len(due)
+        return len(due)
+
+    @property
+    def retry_pending(self) -> bool:
+        return bool(self._pending_visibility)
 
     # -- send queue -> send function -----------------------------------------------------
     def pump_queue(self) -> int:
@@ -227,7 +239,10 @@ class DunningRouter:
                 break
             event = {"Records": [_sqs_record(m, self._queue_arn, self.region) for m in messages]}
             self.send_invocations += 1
-            response = handler("send")(event, LocalContext("saiken-send"))
+            try:
+                response = invoke("send", event, LocalContext("saiken-send"))
+            except Exception:  # the invocation failed (powertools raises when every record failed): all return
+                response = {"batchItemFailures": [{"itemIdentifier": m["MessageId"]} for m in messages]}
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
             done = [m for m in messages if m["MessageId"] not in failed]
             if done:

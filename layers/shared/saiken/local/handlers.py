@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TextIO
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
@@ -30,6 +31,24 @@ def load_module(name: str) -> ModuleType:
 
 def handler(name: str) -> Callable[[dict[str, Any], Any], Any]:
     return load_module(name).handler  # type: ignore[no-any-return]
+
+
+_stdout_sink: TextIO | None = None
+
+
+def send_function_stdout_to(sink: TextIO | None) -> None:
+    """What a function prints (EMF metrics) goes to ``sink``, as Lambda sends it to CloudWatch Logs."""
+    global _stdout_sink
+    _stdout_sink = sink
+
+
+def invoke(name: str, event: dict[str, Any], context: Any) -> Any:
+    """Call functions/<name>/handler.py the way Lambda does."""
+    fn = handler(name)
+    if _stdout_sink is None:
+        return fn(event, context)
+    with contextlib.redirect_stdout(_stdout_sink):
+        return fn(event, context)
 
 
 class LocalContext:

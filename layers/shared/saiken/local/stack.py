@@ -25,7 +25,7 @@ from moto.server import ThreadedMotoServer
 
 from saiken import wiring
 from saiken.adapters.tables import create_tables
-from saiken.local.handlers import LocalContext, handler
+from saiken.local.handlers import LocalContext, invoke
 from saiken.services.ingest import ASYNC_RETRIES, INTAKE_SUFFIXES
 
 REGION = "ap-northeast-1"
@@ -196,7 +196,7 @@ class LocalStack:
         error: Exception | None = None
         for _ in range(1 + ASYNC_RETRIES):
             try:
-                result = handler("ingest")(event, LocalContext("saiken-ingest"))
+                result = invoke("ingest", event, LocalContext("saiken-ingest"))
             except Exception as exc:  # the function failed: Lambda would retry the same event
                 error = exc
                 continue
