@@ -12,11 +12,12 @@ from constructs import Construct
 
 from infra.api import Api
 from infra.constants import METRICS_NAMESPACE, SERVICE
+from infra.dunning import Dunning
 from infra.ingest import Ingest
 
 
 class Monitoring(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, ingest: Ingest, api: Api) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, ingest: Ingest, api: Api, dunning: Dunning) -> None:
         super().__init__(scope, construct_id)
         topic_key = kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns")
         self.topic = sns.Topic(self, "Alarms", display_name="Saiken alarms", master_key=topic_key)
@@ -30,11 +31,12 @@ class Monitoring(Construct):
                 conditions={"Bool": {"aws:SecureTransport": "false"}},
             )
         )
-        for alarm in [*ingest.alarms, api.server_errors]:
+        self.alarms = [*ingest.alarms, api.server_errors, *dunning.alarms]
+        for alarm in self.alarms:
             alarm.add_alarm_action(actions.SnsAction(self.topic))
-        self.dashboard = self._build_dashboard(ingest, api)
+        self.dashboard = self._build_dashboard(api, dunning)
 
-    def _build_dashboard(self, ingest: Ingest, api: Api) -> cloudwatch.Dashboard:
+    def _build_dashboard(self, api: Api, dunning: Dunning) -> cloudwatch.Dashboard:
         def metric(name: str) -> cloudwatch.Metric:
             return cloudwatch.Metric(
                 namespace=METRICS_NAMESPACE,
@@ -68,6 +70,32 @@ class Monitoring(Construct):
                 right=[api.rest_api.metric_latency(statistic="p99")],
                 width=12,
             ),
-            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=[*ingest.alarms, api.server_errors], width=12),
+            cloudwatch.GraphWidget(
+                title="Reminders sent",
+                left=[metric("Sent_email"), metric("Sent_sms"), metric("Sent_ivr")],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Reminders held back (guardrails) and failures",
+                left=[
+                    metric("Suppressed_daily_cap"),
+                    metric("Suppressed_lawyer_retained"),
+                    metric("Suppressed_opted_out"),
+                    metric("Suppressed_paid"),
+                    metric("Deferred"),
+                ],
+                right=[metric("SendErrors"), metric("Failed")],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Schedules (one per open receivable)",
+                left=[metric("Schedules_scheduled"), metric("Schedules_deleted"), metric("Schedules_unchanged")],
+                right=[
+                    dunning.send_queue.metric_approximate_number_of_messages_visible(),
+                    dunning.send_dlq.metric_approximate_number_of_messages_visible(),
+                ],
+                width=12,
+            ),
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=12),
         )
         return dashboard

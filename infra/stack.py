@@ -8,6 +8,7 @@ from aws_cdk import Stack
 from constructs import Construct
 
 from infra.api import Api
+from infra.dunning import Dunning
 from infra.ingest import Ingest
 from infra.layer import SharedLayer
 from infra.monitoring import Monitoring
@@ -24,8 +25,11 @@ class SaikenStack(Stack):
             "SAIKEN_RECEIVABLES_TABLE": self.storage.receivables.table_name,
             "SAIKEN_INGESTION_RUNS_TABLE": self.storage.ingestion_runs.table_name,
             "SAIKEN_API_KEYS_TABLE": self.storage.api_keys.table_name,
+            "SAIKEN_CONTACTS_TABLE": self.storage.contacts.table_name,
+            "SAIKEN_IDEMPOTENCY_TABLE": self.storage.idempotency.table_name,
             "SAIKEN_BUCKET": self.storage.bucket.bucket_name,
         }
         self.ingest = Ingest(self, "Intake", storage=self.storage, layer=layer, environment=environment)
         self.api = Api(self, "Http", storage=self.storage, layer=layer, environment=environment)
-        self.monitoring = Monitoring(self, "Monitoring", ingest=self.ingest, api=self.api)
+        self.dunning = Dunning(self, "Dunning", storage=self.storage, layer=layer, environment=environment)
+        self.monitoring = Monitoring(self, "Monitoring", ingest=self.ingest, api=self.api, dunning=self.dunning)

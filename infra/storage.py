@@ -8,17 +8,30 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-from pynamodb.attributes import NumberAttribute
+from pynamodb.attributes import NumberAttribute, TTLAttribute
 from pynamodb.models import Model
 
 from infra.constants import INTAKE_PREFIX, REPORT_RETENTION_DAYS, REPORTS_PREFIX
-from saiken.adapters.tables import ALL_TABLES, ApiKeyItem, DebtorItem, IngestionRunItem, ReceivableItem
+from saiken.adapters.tables import (
+    ALL_TABLES,
+    ApiKeyItem,
+    ContactItem,
+    DebtorItem,
+    IdempotencyItem,
+    IngestionRunItem,
+    ReceivableItem,
+)
 
 
 def _attribute(model: type[Model], name: str) -> dynamodb.Attribute:
     attr = model.get_attributes()[name]
     kind = dynamodb.AttributeType.NUMBER if isinstance(attr, NumberAttribute) else dynamodb.AttributeType.STRING
     return dynamodb.Attribute(name=name, type=kind)
+
+
+def _ttl_attribute(model: type[Model]) -> str | None:
+    names = [name for name, attr in model.get_attributes().items() if isinstance(attr, TTLAttribute)]
+    return names[0] if names else None
 
 
 def _keys(model: type[Model]) -> tuple[str, str | None]:
@@ -48,6 +61,8 @@ class Storage(Construct):
         self.receivables = self.tables[ReceivableItem]
         self.ingestion_runs = self.tables[IngestionRunItem]
         self.api_keys = self.tables[ApiKeyItem]
+        self.contacts = self.tables[ContactItem]
+        self.idempotency = self.tables[IdempotencyItem]
         self.access_logs = self._build_access_log_bucket()
         self.bucket = self._build_intake_bucket()
 
@@ -83,6 +98,7 @@ class Storage(Construct):
             encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
             encryption_key=self.key,
             stream=dynamodb.StreamViewType(stream) if stream else None,
+            time_to_live_attribute=_ttl_attribute(model),
             deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import size
@@ -57,7 +57,7 @@ class ContactRepository:
         Counting the same reminder twice is a no-op, so a redelivered message is not capped
         by its own first attempt."""
         item = ContactItem(_debtor_key(creditor_id, debtor_id), f"cap#{day.isoformat()}")
-        expires = int(datetime(day.year, day.month, day.day).timestamp() + timedelta(days=3).total_seconds())
+        expires = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=3)
         try:
             item.update(
                 actions=[ContactItem.reminders.add({reminder_id}), ContactItem.expires.set(expires)],

@@ -13,6 +13,7 @@ from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
@@ -158,7 +159,7 @@ class ContactItem(Model):
     reason = UnicodeAttribute(null=True)
     detail = JSONAttribute(null=True)
     reminders = UnicodeSetAttribute(null=True)  # cap items: the reminders counted that day
-    expires = NumberAttribute(null=True)  # TTL (cap items)
+    expires = TTLAttribute(null=True)  # cap items go after a few days
 
 
 class IdempotencyItem(Model):
@@ -169,7 +170,7 @@ class IdempotencyItem(Model):
         region = "ap-northeast-1"
 
     id = UnicodeAttribute(hash_key=True)
-    expiration = NumberAttribute(null=True)
+    expiration = TTLAttribute(null=True)
 
 
 ALL_TABLES: tuple[type[Model], ...] = (

@@ -21,7 +21,9 @@ receivables_app = typer.Typer(help="Receivables on the local stack.", no_args_is
 apikey_app = typer.Typer(help="API keys (stored hashed) on the local stack.", no_args_is_help=True)
 app.add_typer(local_app, name="local")
 app.add_typer(receivables_app, name="receivables")
+rules_app = typer.Typer(help="Dunning rules (督促ルール): preview, validate, JSON Schema.", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(rules_app, name="rules")
 
 console = Console()
 err = Console(stderr=True)
@@ -219,6 +221,140 @@ def receivables_list(
             r.due_date.isoformat(),
             r.status.value,
             r.segment or "",
+        )
+    console.print(table)
+
+
+RulesOption = Annotated[Path | None, typer.Option("--rules", help="a rules YAML file (default: the shipped rules)")]
+
+
+@rules_app.command("preview")
+def rules_preview(
+    group: Annotated[str, typer.Option("--group", help="the segment to show (A, B, ...)")],
+    rules: RulesOption = None,
+    first: Annotated[int, typer.Option("--from", help="first day offset")] = -5,
+    last: Annotated[int, typer.Option("--to", help="last day offset")] = 10,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The brochure's ○ grid for a segment: channels x days from the due date."""
+    from saiken.cli.rules import RulesError, load_rules, preview
+
+    try:
+        result = preview(load_rules(rules), group, first, last)
+    except RulesError as exc:
+        _rules_failed(exc, as_json)
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+        return
+    from rich import box
+
+    days = list(range(first, last + 1))
+    table = Table(title=f"group {group}: days from the due date", box=box.SIMPLE_HEAD, padding=(0, 0), pad_edge=False)
+    table.add_column("channel", no_wrap=True, min_width=8)
+    for d in days:
+        table.add_column(f"{d:+d}" if d else "0", justify="center", no_wrap=True, min_width=3)
+    for channel, offsets in result["offsets"].items():
+        table.add_row(channel, *("○" if d in offsets else "" for d in days))
+    console.print(table)
+
+
+@rules_app.command("validate")
+def rules_validate(
+    file: Annotated[Path, typer.Argument(help="rules YAML")],
+    templates: Annotated[
+        Path | None, typer.Option(help="folder of the creditor's own templates (name.j2)", file_okay=False)
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Check a rules file and render every step with sample data. Exit 0 if usable, 2 if not."""
+    from saiken.cli.rules import RulesError, load_rules, load_templates, validate
+
+    try:
+        result = validate(load_rules(file), load_templates(templates))
+    except RulesError as exc:
+        _rules_failed(exc, as_json)
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        colour = "green" if result["valid"] else "red"
+        console.print(
+            f"[{colour}]{file}: {'valid' if result['valid'] else 'invalid'}[/{colour}] (version {result['version']}, "
+            f"segments {', '.join(result['segments'])}, {result['steps']} steps)"
+        )
+        for name, parts in result["sms_parts"].items():
+            console.print(f"  SMS {name}: {parts} part(s) (70 UCS-2 characters, 67 a part when split)")
+        for problem in result["problems"]:
+            err.print(f"[red]  {problem}[/red]")
+    if not result["valid"]:
+        raise typer.Exit(2)
+
+
+@rules_app.command("schema")
+def rules_schema() -> None:
+    """Print the JSON Schema of a rules file (for editors and CI)."""
+    from saiken.domain.rules import RuleSet
+
+    print(json.dumps(RuleSet.model_json_schema(), ensure_ascii=False, indent=2))
+
+
+def _rules_failed(exc: Exception, as_json: bool) -> None:
+    problems = getattr(exc, "problems", [str(exc)])
+    if as_json:
+        print(json.dumps({"valid": False, "problems": problems}, ensure_ascii=False))
+    else:
+        for problem in problems:
+            err.print(f"[red]{problem}[/red]")
+    raise typer.Exit(2)
+
+
+@app.command()
+def plan(
+    receivable_id: Annotated[str, typer.Argument(help="the receivable")],
+    creditor: Annotated[str, typer.Option(help="whose receivable")],
+    all_steps: Annotated[bool, typer.Option("--all", help="the whole calendar, not only what is ahead")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    endpoint: EndpointOption = None,
+) -> None:
+    """A receivable's remaining reminder calendar, with the reason for every deferred or skipped step."""
+    from saiken import wiring
+    from saiken.cli.rules import now_jst, plan_rows
+    from saiken.domain.planner import Planner
+
+    _connect(endpoint)
+    r = wiring.receivable_service().repository.get(creditor, receivable_id)
+    if r is None:
+        err.print(f"[red]receivable {receivable_id!r} not found for creditor {creditor!r}[/red]")
+        raise typer.Exit(2)
+    debtor = wiring.upserter().debtors.get(creditor, r.debtor_id)
+    planner = Planner(wiring.creditor_config()(creditor).rules)
+    now = now_jst()
+    steps = planner.calendar_for(r, debtor) if all_steps else planner.remaining(r, now, debtor)
+    pending = wiring.schedules().get(creditor, receivable_id)
+    result = {
+        "receivable_id": receivable_id,
+        "status": r.status.value,
+        "due_date": r.due_date.isoformat(),
+        "segment": planner.segment_for(r).name,
+        "pending_schedule": pending["ScheduleExpression"] if pending else None,
+        "steps": plan_rows(steps),
+    }
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+        return
+    console.print(
+        f"[bold]{receivable_id}[/bold] {r.status.value}, due {r.due_date}, segment {result['segment']}, "
+        f"pending schedule: {result['pending_schedule'] or 'none'}"
+    )
+    table = Table("when (JST)", "channel", "day", "step", "template", "state", "reason")
+    for row in result["steps"]:
+        table.add_row(
+            row["at"][:16].replace("T", " "),
+            row["channel"],
+            f"{row['offset']:+d}",
+            str(row["step"]),
+            row["template"],
+            row["state"],
+            row["reason"] or "",
         )
     console.print(table)
 
