@@ -187,9 +187,7 @@ class Dunning(Construct):
                 actions=["ses:SendEmail"],
                 resources=[
                     stack.format_arn(service="ses", resource="identity", resource_name=domain),
-                    stack.format_arn(
-                        service="ses", resource="configuration-set", resource_name=SES_CONFIGURATION_SET
-                    ),
+                    stack.format_arn(service="ses", resource="configuration-set", resource_name=SES_CONFIGURATION_SET),
                 ],
             )
         )

@@ -32,11 +32,13 @@ def record_handler(record: DynamoDBRecord) -> None:
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     _outcomes.clear()
-    response = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
     for outcome, count in _outcomes.items():
         metrics.add_metric(name=f"Schedules_{outcome}", unit=MetricUnit.Count, value=count)
     failures = len(response.get("batchItemFailures", []))
     if failures:
         metrics.add_metric(name="SchedulerRecordFailures", unit=MetricUnit.Count, value=failures)
     logger.info("stream batch", extra={"records": len(event.get("Records", [])), "failed": failures, **_outcomes})
-    return response
+    return dict(response)

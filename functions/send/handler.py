@@ -44,7 +44,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     _counts.clear()
     wiring.idempotency().config.register_lambda_context(context)
     wiring.dunning_service().prefetch([_payload(r.get("body", "")) for r in event.get("Records", [])])
-    response = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
     failures = len(response.get("batchItemFailures", []))
     _counts["SendErrors"] += failures
     for name, count in _counts.items():
@@ -52,4 +54,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
     # ids and counts only: never an address, a number or a message body
     logger.info("send batch", extra={"records": len(event.get("Records", [])), **_counts})
-    return response
+    return dict(response)

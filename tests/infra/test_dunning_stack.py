@@ -22,7 +22,11 @@ def policy_of(template_json: dict[str, Any], role_prefix: str) -> list[dict[str,
 
 
 def test_scheduler_role_may_only_send_to_the_send_queue_and_its_dlq(template_json: dict[str, Any]) -> None:
-    roles = {k: v for k, v in resources(template_json, "AWS::IAM::Role").items() if k.startswith("DunningSchedulerServiceRole")}
+    roles = {
+        k: v
+        for k, v in resources(template_json, "AWS::IAM::Role").items()
+        if k.startswith("DunningSchedulerServiceRole")
+    }
     (role,) = roles.values()
     principal = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
     assert principal["Principal"] == {"Service": "scheduler.amazonaws.com"}
@@ -36,7 +40,8 @@ def test_scheduler_role_may_only_send_to_the_send_queue_and_its_dlq(template_jso
 def test_schedule_group_and_ses_configuration_set(template: Any) -> None:
     template.has_resource_properties("AWS::Scheduler::ScheduleGroup", {"Name": "saiken-reminders"})
     template.has_resource_properties(
-        "AWS::SES::ConfigurationSet", {"Name": "saiken-reminders", "ReputationOptions": {"ReputationMetricsEnabled": True}}
+        "AWS::SES::ConfigurationSet",
+        {"Name": "saiken-reminders", "ReputationOptions": {"ReputationMetricsEnabled": True}},
     )
 
 
@@ -63,7 +68,11 @@ def test_event_sources_report_partial_batch_failures(template: Any) -> None:
     )
     template.has_resource_properties(
         "AWS::Lambda::EventSourceMapping",
-        {"BatchSize": 10, "FunctionResponseTypes": ["ReportBatchItemFailures"], "ScalingConfig": {"MaximumConcurrency": 5}},
+        {
+            "BatchSize": 10,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "ScalingConfig": {"MaximumConcurrency": 5},
+        },
     )
 
 
@@ -85,7 +94,12 @@ def test_alarms_on_dlq_depth_and_send_errors_reach_the_topic(template_json: dict
     alarms = resources(template_json, "AWS::CloudWatch::Alarm")
     dunning = {k: v for k, v in alarms.items() if k.startswith("Dunning")}
     names = {k.rstrip("0123456789ABCDEF") for k in dunning}
-    assert {"DunningSendDeadLettered", "DunningSendErrors", "DunningStreamDeadLettered", "DunningSchedulerErrors"} <= names
+    assert {
+        "DunningSendDeadLettered",
+        "DunningSendErrors",
+        "DunningStreamDeadLettered",
+        "DunningSchedulerErrors",
+    } <= names
     for alarm in dunning.values():
         assert alarm["Properties"]["AlarmActions"], "every dunning alarm notifies the ops topic"
 

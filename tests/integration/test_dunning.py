@@ -92,7 +92,7 @@ def schedule_of(rid: str) -> dict[str, Any] | None:
 
 
 def test_a_new_receivable_gets_exactly_one_schedule_with_the_right_shape(world: Any) -> None:
-    clock, router = world
+    _, router = world
     add("R1", date(2026, 12, 10))
     router.settle()
     schedule = schedule_of("R1")
@@ -163,7 +163,7 @@ def test_a_schedule_fired_twice_sends_once(world: Any) -> None:
 
 
 def test_replayed_stream_records_keep_one_schedule(world: Any) -> None:
-    clock, router = world
+    _, router = world
     add("R1", date(2026, 12, 10))
     records = router._read_stream()
     from saiken.local.handlers import LocalContext, invoke
@@ -274,3 +274,18 @@ def test_reminder_ids_are_stable_across_replanning(world: Any) -> None:
     assert {r["id"] for r in moved["reminders"]}.isdisjoint({r["id"] for r in first["reminders"]})
     assert clock() == START
     assert timedelta(0) == timedelta(0)
+
+
+def test_a_payment_while_the_slot_waits_in_the_queue_is_recorded_not_sent(world: Any) -> None:
+    clock, router = world
+    add("R1", date(2026, 12, 10))
+    router.settle()
+    clock.set(datetime(2026, 12, 5, 9, 0, tzinfo=JST))
+    router.fire_due()  # the slot is on the queue ...
+    wiring.receivable_service().apply_payment("acme", "R1")  # ... when the payment lands
+    router.pump_queue()
+    assert not sent("R1")
+    held = [c for c in all_contacts() if c.receivable_id == "R1"]
+    assert [(c.channel, c.outcome, c.reason) for c in held] == [("email", "suppressed", "paid")]
+    router.settle()
+    assert schedule_of("R1") is None

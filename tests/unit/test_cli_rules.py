@@ -34,7 +34,11 @@ def test_preview_further_out_shows_the_rest_of_the_cadence() -> None:
 def test_preview_grid_has_a_circle_per_step() -> None:
     result = runner.invoke(app, ["rules", "preview", "--group", "B"])
     assert result.exit_code == 0
-    rows = {line.split()[0]: line.count("○") for line in result.output.splitlines() if line.strip()[:3] in ("ema", "sms", "ivr")}
+    rows = {
+        line.split()[0]: line.count("○")
+        for line in result.output.splitlines()
+        if line.strip()[:3] in ("ema", "sms", "ivr")
+    }
     assert rows == {"email": 10, "sms": 4, "ivr": 1}
 
 

@@ -108,7 +108,13 @@ def test_debtor_reasons(kw: dict[str, object], channel: Channel, reason: Reason 
 )
 def test_status_reasons(status: ReceivableStatus, reason: Reason | None) -> None:
     r = Receivable(
-        creditor_id="c", receivable_id="r", debtor_id="d", amount=1, balance=1, due_date=date(2026, 12, 1), status=status
+        creditor_id="c",
+        receivable_id="r",
+        debtor_id="d",
+        amount=1,
+        balance=1,
+        due_date=date(2026, 12, 1),
+        status=status,
     )
     assert receivable_reason(r, date(2026, 12, 5)) == reason
 

@@ -43,7 +43,11 @@ def test_segments_cover_the_text(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("d", "text"),
-    [(date(2019, 5, 1), "令和元年5月1日"), (date(2026, 12, 4), "令和8年12月4日"), (date(2019, 4, 30), "平成31年4月30日")],
+    [
+        (date(2019, 5, 1), "令和元年5月1日"),
+        (date(2026, 12, 4), "令和8年12月4日"),
+        (date(2019, 4, 30), "平成31年4月30日"),
+    ],
 )
 def test_wareki(d: date, text: str) -> None:
     assert wareki(d) == text
@@ -52,8 +56,13 @@ def test_wareki(d: date, text: str) -> None:
 def test_every_channel_speaks_japanese_in_the_creditors_name() -> None:
     planner = Planner(default_rules())
     r = Receivable(
-        creditor_id="acme", receivable_id="R1", debtor_id="D1", amount=12345, balance=12345,
-        due_date=date(2026, 12, 25), segment="A",
+        creditor_id="acme",
+        receivable_id="R1",
+        debtor_id="D1",
+        amount=12345,
+        balance=12345,
+        due_date=date(2026, 12, 25),
+        segment="A",
     )
     d = Debtor(creditor_id="acme", debtor_id="D1", name="山田 太郎", phone="+819012345678", email="t@example.jp")
     sender = Sender(name="アクメカード株式会社", phone="0120-000-000")
@@ -73,8 +82,13 @@ def test_every_channel_speaks_japanese_in_the_creditors_name() -> None:
 def test_a_creditors_own_template_wins() -> None:
     planner = Planner(default_rules())
     r = Receivable(
-        creditor_id="acme", receivable_id="R1", debtor_id="D1", amount=500, balance=500,
-        due_date=date(2026, 12, 25), segment="B",
+        creditor_id="acme",
+        receivable_id="R1",
+        debtor_id="D1",
+        amount=500,
+        balance=500,
+        due_date=date(2026, 12, 25),
+        segment="B",
     )
     d = Debtor(creditor_id="acme", debtor_id="D1", name="山田", phone="+819012345678", email="t@example.jp")
     step = next(s for s in planner.calendar_for(r) if s.channel is Channel.SMS)

@@ -75,9 +75,7 @@ def test_steps_stay_inside_each_cadence_and_on_open_moments(rules: RuleSet, due:
 
 
 @given(rule_sets(), due_dates, moments)
-def test_next_slot_is_strictly_after_now_and_agrees_with_the_calendar(
-    rules: RuleSet, due: date, now: datetime
-) -> None:
+def test_next_slot_is_strictly_after_now_and_agrees_with_the_calendar(rules: RuleSet, due: date, now: datetime) -> None:
     planner = Planner(rules)
     r = receivable(due)
     slot = planner.next_slot(r, now)

@@ -82,18 +82,34 @@ def test_segments_are_chosen_by_name_then_conditions_then_default() -> None:
     ("text", "message"),
     [
         ("version: 1\ndefault_segment: x\nsegments: []", "at least 1"),
-        ("version: 1\ndefault_segment: nope\nsegments: [{name: a, cadences: [{channel: email, start: 1, until: 2}]}]",
-         "default_segment 'nope'"),
-        ("version: 1\ndefault_segment: a\nsegments: [{name: a, cadences: [{channel: fax, start: 1, until: 2}]}]",
-         "channel"),
-        ("version: 1\ndefault_segment: a\nsegments: [{name: a, cadences: [{channel: sms, start: 5, until: 2}]}]",
-         "until (2) is before start (5)"),
-        ("version: 1\ndefault_segment: a\nsegments: [{name: a, send_time: '22:00', cadences: "
-         "[{channel: sms, start: 1, until: 2}]}]", "outside the contact window"),
-        ("version: 1\ndefault_segment: a\nguardrails: {window_end: '22:00'}\nsegments: [{name: a, cadences: "
-         "[{channel: sms, start: 1, until: 2}]}]", "08:00-21:00"),
-        ("version: 1\ndefault_segment: a\nsegments: [{name: a, cadences: [{channel: sms, start: 1, until: 2}, "
-         "{channel: sms, start: 3, until: 4}]}]", "more than one cadence for sms"),
+        (
+            "version: 1\ndefault_segment: nope\nsegments: "
+            "[{name: a, cadences: [{channel: email, start: 1, until: 2}]}]",
+            "default_segment 'nope'",
+        ),
+        (
+            "version: 1\ndefault_segment: a\nsegments: [{name: a, cadences: [{channel: fax, start: 1, until: 2}]}]",
+            "channel",
+        ),
+        (
+            "version: 1\ndefault_segment: a\nsegments: [{name: a, cadences: [{channel: sms, start: 5, until: 2}]}]",
+            "until (2) is before start (5)",
+        ),
+        (
+            "version: 1\ndefault_segment: a\nsegments: [{name: a, send_time: '22:00', cadences: "
+            "[{channel: sms, start: 1, until: 2}]}]",
+            "outside the contact window",
+        ),
+        (
+            "version: 1\ndefault_segment: a\nguardrails: {window_end: '22:00'}\nsegments: [{name: a, cadences: "
+            "[{channel: sms, start: 1, until: 2}]}]",
+            "08:00-21:00",
+        ),
+        (
+            "version: 1\ndefault_segment: a\nsegments: [{name: a, cadences: [{channel: sms, start: 1, until: 2}, "
+            "{channel: sms, start: 3, until: 4}]}]",
+            "more than one cadence for sms",
+        ),
         ("- just a list", "YAML mapping"),
     ],
 )

@@ -18,10 +18,10 @@ from saiken.settings import Settings, get_settings
 if TYPE_CHECKING:
     from saiken.adapters.objects import ObjectStore
     from saiken.adapters.repository import ApiKeyRepository
+    from saiken.services.dunning import DunningService
     from saiken.services.ingest import IngestService
     from saiken.services.receivables import ReceivableService
     from saiken.services.runs import RunService
-    from saiken.services.dunning import DunningService
     from saiken.services.upsert import Upserter
 
 
@@ -51,7 +51,6 @@ def object_store() -> ObjectStore:
 @lru_cache(maxsize=1)
 def upserter() -> Upserter:
     from saiken.adapters.repository import DebtorRepository, ReceivableRepository
-    from saiken.services.dunning import DunningService
     from saiken.services.upsert import Upserter
 
     settings()
@@ -182,7 +181,10 @@ def idempotency() -> Any:
     store = DynamoDBPersistenceLayer(table_name=settings().idempotency_table)
 
     def once(func: Callable[..., Any]) -> Callable[..., Any]:
-        return idempotent_function(data_keyword_argument="task", persistence_store=store, config=config)(func)
+        wrapped: Callable[..., Any] = idempotent_function(
+            data_keyword_argument="task", persistence_store=store, config=config
+        )(func)
+        return wrapped
 
     once.config = config  # type: ignore[attr-defined]
     return once

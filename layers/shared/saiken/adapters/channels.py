@@ -57,6 +57,13 @@ class Outgoing:
     subject: str | None = None
     reply_to: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)
+    # what the message is about (never sent to the provider except as ids)
+    receivable_id: str | None = None
+    debtor_id: str | None = None
+    step: int | None = None
+    offset: int | None = None
+    template: str | None = None
+    deferred_because: str | None = None
 
 
 class Channel(Protocol):

@@ -64,7 +64,7 @@ class ContactRepository:
                 condition=(
                     ContactItem.reminders.does_not_exist()
                     | (ContactItem.reminders.contains(reminder_id))
-                    | (size(ContactItem.reminders) < cap)
+                    | (size(ContactItem.reminders) < cap)  # type: ignore[no-untyped-call]
                 ),
             )
         except UpdateError as exc:

@@ -9,9 +9,9 @@ from typing import IO, Any
 
 from botocore.exceptions import ClientError
 
+from saiken.domain.rules import CreditorConfig, RuleSet
 from saiken.intake.decode import CHUNK_SIZE
 from saiken.intake.mapping import ColumnMapping
-from saiken.domain.rules import CreditorConfig, RuleSet
 from saiken.intake.reader import FileError
 
 

@@ -183,6 +183,17 @@ class _VersionedRepository(Generic[DomainT, ItemT]):
                 found[self._key(obj)] = obj
         return found
 
+    def get_pairs(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], DomainT]:
+        """Consistent batch reads of (creditor, key) pairs, possibly of several creditors at once:
+        each key carries its own creditor, so the answer is still per tenant."""
+        wanted = list(dict.fromkeys(pairs))
+        found: dict[tuple[str, str], DomainT] = {}
+        for start in range(0, len(wanted), BATCH_GET_LIMIT):
+            for item in self.item_class.batch_get(wanted[start : start + BATCH_GET_LIMIT], consistent_read=True):
+                obj = self._from_item(item)
+                found[(obj.creditor_id, self._key(obj))] = obj
+        return found
+
     def save(self, obj: DomainT) -> DomainT:
         """Create (version None) or update with the version check; raises ConcurrentUpdate."""
         item = self._to_item(self._stamp(obj, _now()))

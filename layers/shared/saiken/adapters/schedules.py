@@ -38,8 +38,9 @@ def parse_at(expr: str, zone: str = TIMEZONE) -> datetime:
     match = _AT.match(expr)
     if match is None:
         raise InvalidSchedule(f"not a one-time expression at(yyyy-mm-ddThh:mm:ss): {expr!r}")
+    year, month, day, hour, minute, second = (int(g) for g in match.groups())
     try:
-        return datetime(*(int(g) for g in match.groups()), tzinfo=_zone(zone))  # type: ignore[misc]
+        return datetime(year, month, day, hour, minute, second, tzinfo=_zone(zone))
     except ValueError as exc:
         raise InvalidSchedule(f"{expr!r}: {exc}") from exc
 

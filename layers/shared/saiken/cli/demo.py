@@ -19,7 +19,7 @@ import logging
 import os
 import random
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,6 +38,7 @@ from saiken.adapters.objects import default_rules, mapping_key, rules_key
 from saiken.adapters.repository import DebtorRepository, ReceivableRepository
 from saiken.domain.planner import JST
 from saiken.domain.rules import Channel
+from saiken.domain.status import InvalidTransition
 from saiken.local.dunning import DunningRouter, StatusChange, VirtualClock
 from saiken.local.handlers import send_function_stdout_to
 from saiken.local.stack import IngestEvent, LocalStack
@@ -88,7 +89,9 @@ def _quiet_functions(out: Path) -> Iterator[None]:
     """The functions' JSON logs and EMF metrics would drown the summary: metrics go to a file (as
     Lambda sends them to CloudWatch Logs), logs below ERROR are off."""
     quiet = {"POWERTOOLS_LOG_LEVEL": "ERROR"}
-    saved = {name: os.environ.get(name) for name in [*quiet, "SAIKEN_OUTBOX_PATH", "SAIKEN_SMS_MODE", "SAIKEN_IVR_MODE"]}
+    saved = {
+        name: os.environ.get(name) for name in [*quiet, "SAIKEN_OUTBOX_PATH", "SAIKEN_SMS_MODE", "SAIKEN_IVR_MODE"]
+    }
     os.environ.update(quiet)
     batch_log = logging.getLogger("aws_lambda_powertools")
     level = batch_log.level
@@ -119,12 +122,45 @@ class SmsOutage:
     begins: datetime
     ends: datetime
     refused: int = 0
+    refused_ids: dict[str, str] = field(default_factory=dict)  # reminder id -> receivable id
 
     def send(self, message: Outgoing) -> str:
         if self.begins <= self.clock() < self.ends:
             self.refused += 1
+            self.refused_ids[message.reminder_id] = message.receivable_id or ""
             raise ChannelUnavailable("sms: ThrottlingException (simulated outage)")
         return str(self.inner.send(message))
+
+
+@dataclass
+class Delivered:
+    """Records each message a channel accepted, as an outbox.jsonl line."""
+
+    inner: Any
+    clock: VirtualClock
+    lines: list[dict[str, Any]]
+
+    def send(self, message: Outgoing) -> str:
+        provider_id = str(self.inner.send(message))
+        self.lines.append(
+            {
+                "channel": message.channel,
+                "creditor_id": message.creditor_id,
+                "receivable_id": message.receivable_id,
+                "debtor_id": message.debtor_id,
+                "to": message.to,
+                "sent_at": self.clock().astimezone(JST).isoformat(),
+                "step": message.step,
+                "offset": message.offset,
+                "template": message.template,
+                "subject": message.subject,
+                "body": message.body,
+                "deferred_because": message.deferred_because,
+                "reminder_id": message.reminder_id,
+                "provider_id": provider_id,
+            }
+        )
+        return provider_id
 
 
 @dataclass
@@ -137,6 +173,8 @@ class Demo:
     start: date
     events: list[StatusChange] = field(default_factory=list)
     runs: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    redriven: int = 0
 
     def run(self) -> dict[str, Any]:
         began = time.perf_counter()
@@ -160,7 +198,7 @@ class Demo:
             self._ingest()
             api = self._api_calls(stack.api_url or "")
             self.router.settle()
-            outage = self._install_outage(t0)
+            outage = self._outage = self._install_outage(t0)
             scheduled = len(self.router.due_schedules())
             c.print(f"{scheduled} receivables have their first reminder scheduled (one schedule each)")
             payments = self._simulate(t0, t0 + timedelta(days=self.days))
@@ -301,10 +339,14 @@ class Demo:
         return result
 
     def _install_outage(self, t0: datetime) -> SmsOutage:
+        """Wrap the channels the send path holds (the same dict): an SMS outage inside, and the
+        outbox recorder outside, so outbox.jsonl has exactly what a provider accepted."""
         channels = wiring.channels()
         midnight = t0.replace(hour=0)
         outage = SmsOutage(channels[Channel.SMS], self.clock, midnight + SMS_OUTAGE[0], midnight + SMS_OUTAGE[1])
-        channels[Channel.SMS] = outage  # the same dict the send path holds
+        channels[Channel.SMS] = outage
+        for channel in Channel:
+            channels[channel] = Delivered(channels[channel], self.clock, self.outbox)
         return outage
 
     # -- the simulation ------------------------------------------------------------------
@@ -312,7 +354,8 @@ class Demo:
         rng = random.Random(self.seed)
         timeline: list[tuple[datetime, str, str, str, int]] = []  # (at, kind, creditor, id, amount)
         for creditor in CREDITORS:
-            for r in ReceivableRepository().iterate(creditor):
+            portfolio = list(ReceivableRepository().iterate(creditor))
+            for r in portfolio:
                 if not r.status.is_dunnable:
                     continue
                 days_to_pay = _payer_days(rng)
@@ -323,10 +366,17 @@ class Demo:
                         timeline.append((at, "partial", creditor, r.receivable_id, r.balance // 2))
                         at += timedelta(days=rng.randint(2, 6))
                     timeline.append((at, "payment", creditor, r.receivable_id, r.balance))
-            for d in _sample_debtors(rng, creditor, 0.02):
-                timeline.append((t0 + timedelta(days=rng.randint(3, 20), hours=rng.randint(1, 10)), "lawyer", creditor, d, 0))
-            for d in _sample_debtors(rng, creditor, 0.03):
-                timeline.append((t0 + timedelta(days=rng.randint(1, 15), hours=rng.randint(1, 10)), "optout", creditor, d, 0))
+            debtors = sorted({r.debtor_id for r in portfolio})
+            for d in _sample(rng, debtors, 0.02):
+                timeline.append(
+                    (t0 + timedelta(days=rng.randint(3, 20), hours=rng.randint(1, 10)), "lawyer", creditor, d, 0)
+                )
+            for d in _sample(rng, debtors, 0.03):
+                timeline.append(
+                    (t0 + timedelta(days=rng.randint(1, 15), hours=rng.randint(1, 10)), "optout", creditor, d, 0)
+                )
+        # ops see the DLQ alarm during the SMS outage and redrive the DLQ an hour after it ends
+        timeline.append((self._outage.ends + timedelta(hours=1), "redrive", "", "", 0))
         timeline = sorted(t for t in timeline if t[0] < end)
         payments: list[dict[str, Any]] = []
         i = 0
@@ -352,13 +402,24 @@ class Demo:
 
     def _apply(self, event: tuple[datetime, str, str, str, int]) -> list[dict[str, Any]]:
         at, kind, creditor, ident, amount = event
+        if kind == "redrive":
+            self.redriven += self.router.redrive_dlq()
+            return []
         if kind in ("payment", "partial"):
-            r = wiring.receivable_service().get(creditor, ident)
-            if r.status.is_closed or r.balance <= 0:
+            paying = amount if kind == "partial" else None  # None: whatever is left
+            try:
+                before = wiring.receivable_service().get(creditor, ident).balance
+                after = wiring.receivable_service().apply_payment(creditor, ident, paying, reason="入金")
+            except InvalidTransition:  # cancelled through the API meanwhile
                 return []
-            paid = min(amount, r.balance) if kind == "partial" else r.balance
-            wiring.receivable_service().apply_payment(creditor, ident, paid, reason=f"入金 {paid:,}円")
-            return [{"at": at.isoformat(), "creditor_id": creditor, "receivable_id": ident, "amount": paid}]
+            return [
+                {
+                    "at": at.isoformat(),
+                    "creditor_id": creditor,
+                    "receivable_id": ident,
+                    "amount": before - after.balance,
+                }
+            ]
         repo = DebtorRepository()
         debtor = repo.get(creditor, ident)
         if debtor is None:
@@ -375,30 +436,11 @@ class Demo:
     ) -> dict[str, Any]:
         from saiken.local.inspect import all_contacts, sent_emails
 
-        contacts = all_contacts()
-        sent = sorted((c for c in contacts if c.outcome == "sent"), key=lambda c: (c.at, c.receivable_id, c.channel))
+        held_back = all_contacts(held_back_only=True)
+        sent = sorted(self.outbox, key=lambda m: (m["sent_at"], m["receivable_id"], m["channel"]))
         with (self.out / "outbox.jsonl").open("w", encoding="utf-8") as f:
-            for c in sent:
-                f.write(
-                    json.dumps(
-                        {
-                            "channel": c.channel,
-                            "creditor_id": c.creditor_id,
-                            "receivable_id": c.receivable_id,
-                            "debtor_id": c.debtor_id,
-                            "to": c.to,
-                            "sent_at": c.at.astimezone(JST).isoformat(),
-                            "step": c.step,
-                            "offset": c.offset,
-                            "template": c.template,
-                            "subject": c.subject,
-                            "body": c.body,
-                            "deferred_because": c.reason,
-                        },
-                        ensure_ascii=False,
-                    )
-                    + "\n"
-                )
+            for m in sent:
+                f.write(json.dumps(m, ensure_ascii=False) + "\n")
         with (self.out / "events.jsonl").open("w", encoding="utf-8") as f:
             for e in self.events:
                 f.write(
@@ -421,9 +463,9 @@ class Demo:
             items = list(ReceivableRepository().iterate(creditor))
             stored[creditor] = len(items)
             segments.update(f"{creditor}/{r.segment or '-'}" for r in items)
-        per_channel = Counter(c.channel for c in sent)
-        suppressed = Counter(c.reason for c in contacts if c.outcome == "suppressed")
-        deferred = Counter(c.reason for c in sent if c.reason)
+        per_channel = Counter(m["channel"] for m in sent)
+        suppressed = Counter(c.reason for c in held_back if c.outcome == "suppressed")
+        deferred = Counter(m["deferred_because"] for m in sent if m["deferred_because"])
         paid = payments
         summary = {
             "simulated": {
@@ -444,20 +486,33 @@ class Demo:
             "reminders_sent_per_channel": {ch.value: per_channel.get(ch.value, 0) for ch in Channel},
             "suppressed_per_reason": dict(suppressed.most_common()),
             "deferred_per_reason": dict(deferred.most_common()),
-            "failed": sum(1 for c in contacts if c.outcome == "failed"),
+            "failed": sum(1 for c in held_back if c.outcome == "failed"),
             "payments": len(paid),
             "paid_receivables": sum(1 for e in self.events if e.new == "paid"),
             "paid_amount": sum(p["amount"] for p in paid),
             "status_changes": dict(Counter(f"{e.old}->{e.new}" for e in self.events if e.old)),
             "sms_outage": {
+                "from": outage.begins.isoformat(),
+                "to": outage.ends.isoformat(),
                 "refused_attempts": outage.refused,
+                "reminders_refused": len(outage.refused_ids),
+                "redriven_from_dlq": self.redriven,
                 "send_queue_dlq": self.router.dlq_depth(),
+                # every refused reminder ends sent, or held back by a guardrail (paid meanwhile...)
+                "not_delivered": sorted(
+                    outage.refused_ids[rid]
+                    for rid in set(outage.refused_ids)
+                    - {m["reminder_id"] for m in sent}
+                    - {c.reminder_id for c in held_back}
+                ),
             },
             "emails_in_moto_ses": len(sent_emails()),
             "schedules_fired": self.router.fired,
             "send_invocations": self.router.send_invocations,
             "api": api,
-            "checks": check_outbox(self.out / "outbox.jsonl", self.out / "events.jsonl", default_rules().guardrails.daily_cap),
+            "checks": check_outbox(
+                self.out / "outbox.jsonl", self.out / "events.jsonl", default_rules().guardrails.daily_cap
+            ),
             "seconds": round(seconds, 1),
         }
         (self.out / "summary.json").write_text(
@@ -479,28 +534,31 @@ class Demo:
         c.print("deferred:   " + (", ".join(f"{k} {v}" for k, v in s["deferred_per_reason"].items()) or "none"))
         o = s["sms_outage"]
         c.print(
-            f"SMS outage: {o['refused_attempts']} attempts throttled, retried from the queue; "
-            f"DLQ at the end: {o['send_queue_dlq']}"
+            f"SMS outage {o['from'][5:16]}..{o['to'][11:16]}: {o['refused_attempts']} attempts throttled "
+            f"({o['reminders_refused']} reminders), retried by the queue, {o['redriven_from_dlq']} redriven from "
+            f"the DLQ; undelivered: {len(o['not_delivered'])}; DLQ now: {o['send_queue_dlq']}"
         )
         for name, ok in s["checks"].items():
-            c.print(f"  [{'green' if ok is True else 'red'}]{'✓' if ok is True else '✗'}[/] {name}" + ("" if ok is True else f": {ok}"))
+            c.print(
+                f"  [{'green' if ok is True else 'red'}]{'✓' if ok is True else '✗'}[/] {name}"
+                + ("" if ok is True else f": {ok}")
+            )
         c.print(f"\nwrote {self.out}/outbox.jsonl, events.jsonl, summary.json in {s['seconds']} s")
 
 
 def _payer_days(rng: random.Random) -> int | None:
     """When a debtor pays, in days from the due date (None: not within the demo)."""
     u = rng.random()
-    if u < 0.45:
+    if u < 0.50:  # most pay on or before the due date once reminded
         return rng.randint(-5, 0)
-    if u < 0.75:
+    if u < 0.80:  # "forgot": the first reminders after the due date do it
         return rng.randint(1, 7)
-    if u < 0.90:
+    if u < 0.94:  # slower
         return rng.randint(8, 25)
-    return None
+    return None  # still unpaid when the simulation ends (escalation's business)
 
 
-def _sample_debtors(rng: random.Random, creditor: str, share: float) -> list[str]:
-    debtors = sorted({r.debtor_id for r in ReceivableRepository().iterate(creditor)})
+def _sample(rng: random.Random, debtors: list[str], share: float) -> list[str]:
     return rng.sample(debtors, max(1, int(len(debtors) * share)))
 
 

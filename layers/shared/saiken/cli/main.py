@@ -330,13 +330,14 @@ def plan(
     now = now_jst()
     steps = planner.calendar_for(r, debtor) if all_steps else planner.remaining(r, now, debtor)
     pending = wiring.schedules().get(creditor, receivable_id)
-    result = {
+    rows = plan_rows(steps)
+    result: dict[str, Any] = {
         "receivable_id": receivable_id,
         "status": r.status.value,
         "due_date": r.due_date.isoformat(),
         "segment": planner.segment_for(r).name,
         "pending_schedule": pending["ScheduleExpression"] if pending else None,
-        "steps": plan_rows(steps),
+        "steps": rows,
     }
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
@@ -346,7 +347,7 @@ def plan(
         f"pending schedule: {result['pending_schedule'] or 'none'}"
     )
     table = Table("when (JST)", "channel", "day", "step", "template", "state", "reason")
-    for row in result["steps"]:
+    for row in rows:
         table.add_row(
             row["at"][:16].replace("T", " "),
             row["channel"],

@@ -146,8 +146,11 @@ def _environment() -> jinja2.Environment:
 
 @lru_cache(maxsize=256)
 def _compile(source: str) -> jinja2.Template:
-    env = jinja2.Environment(  # noqa: S701 - plain text, as above
-        autoescape=False, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    env = jinja2.Environment(
+        autoescape=False,  # noqa: S701 - plain text mail, SMS and speech; nothing is rendered as HTML
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
     _filters(env)
     return env.from_string(source)

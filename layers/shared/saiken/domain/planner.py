@@ -99,7 +99,13 @@ class Planner:
         self._compiled: dict[str, tuple[_Compiled, ...]] = {
             s.name: tuple(
                 _Compiled(
-                    c, c.channel, c.start, c.every, c.until, minutes(s.send_time_for(c)), self.calendar.window(c.channel)
+                    c,
+                    c.channel,
+                    c.start,
+                    c.every,
+                    c.until,
+                    minutes(s.send_time_for(c)),
+                    self.calendar.window(c.channel),
                 )
                 for c in sorted(s.cadences, key=lambda c: CHANNEL_ORDER[c.channel])
             )
@@ -142,7 +148,9 @@ class Planner:
             reason = debtor_reason(debtor, channel)
         return reason
 
-    def _step(self, r: Receivable, seg: Segment, c: _Compiled, offset: int, res: tuple[int, int, Reason | None, bool]):  # type: ignore[no-untyped-def]
+    def _step(
+        self, r: Receivable, seg: Segment, c: _Compiled, offset: int, res: tuple[int, int, Reason | None, bool]
+    ) -> PlannedStep:
         eff_ord, eff_min, reason, skipped = res
         due_ord = r.due_date.toordinal()
         return PlannedStep(
@@ -159,19 +167,30 @@ class Planner:
 
     # -- the whole calendar -------------------------------------------------------------
     def calendar_for(
-        self, r: Receivable, debtor: Debtor | None = None, *, first: date | None = None, last: date | None = None
+        self,
+        r: Receivable,
+        debtor: Debtor | None = None,
+        *,
+        first: date | None = None,
+        last: date | None = None,
+        ignore_status: bool = False,
     ) -> list[PlannedStep]:
         """Every step of the receivable's segment (or those due between ``first`` and ``last``), in the
         order they go out (skipped ones at their nominal time), each with the reason it moved or was
-        dropped."""
+        dropped. ``ignore_status`` plans as if the receivable were open (the send path judges the
+        status itself, so that a step stopped by a payment is recorded as such)."""
         seg = self.segment_for(r)
         due_ord = r.due_date.toordinal()
-        promise = self._promise_limit(r)
+        promise = None if ignore_status else self._promise_limit(r)
         lo = first.toordinal() - due_ord if first else -(10**6)
         hi = last.toordinal() - due_ord if last else 10**6
         steps: list[PlannedStep] = []
         for c in self._compiled[seg.name]:
-            blocked = self._blocked(r, debtor, c.channel)
+            blocked = (
+                (debtor_reason(debtor, c.channel) if debtor else None)
+                if ignore_status
+                else self._blocked(r, debtor, c.channel)
+            )
             for offset in range(c.start, c.until + 1, c.every):
                 if lo <= offset <= hi:
                     steps.append(self._step(r, seg, c, offset, self._resolve(c, offset, due_ord, blocked, promise)))
@@ -225,9 +244,11 @@ class Planner:
             return days
 
     def steps_at(self, r: Receivable, at: datetime, debtor: Debtor | None = None) -> list[PlannedStep]:
-        """The steps planned for exactly this moment (what a fired schedule must deliver)."""
+        """The steps of this moment as planned for an open receivable (what a fired schedule carries);
+        the caller applies the receivable's status and the debtor's flags to each."""
         day = jst_day(at)
-        window = self.calendar_for(r, debtor, first=day - timedelta(days=MAX_DEFERRAL_DAYS + 1), last=day)
+        first = day - timedelta(days=MAX_DEFERRAL_DAYS + 1)
+        window = self.calendar_for(r, debtor, first=first, last=day, ignore_status=True)
         return [s for s in window if s.at == at]
 
     def remaining(self, r: Receivable, now: datetime, debtor: Debtor | None = None) -> list[PlannedStep]:

@@ -176,13 +176,13 @@ class RuleSet(BaseModel):
         for seg in self.segments:
             for cadence in seg.cadences:
                 at = seg.send_time_for(cadence)
-                if cadence.channel != Channel.EMAIL or self.guardrails.email_in_window:
-                    if not (self.guardrails.window_start <= at < self.guardrails.window_end):
-                        raise ValueError(
-                            f"segment {seg.name} {cadence.channel.value}: send time {at:%H:%M} is outside "
-                            f"the contact window {self.guardrails.window_start:%H:%M}-"
-                            f"{self.guardrails.window_end:%H:%M}"
-                        )
+                windowed = cadence.channel != Channel.EMAIL or self.guardrails.email_in_window
+                if windowed and not (self.guardrails.window_start <= at < self.guardrails.window_end):
+                    raise ValueError(
+                        f"segment {seg.name} {cadence.channel.value}: send time {at:%H:%M} is outside "
+                        f"the contact window {self.guardrails.window_start:%H:%M}-"
+                        f"{self.guardrails.window_end:%H:%M}"
+                    )
         return self
 
     def segment(self, name: str) -> Segment | None:

@@ -76,6 +76,8 @@ class DunningRouter:
     _iterators: dict[str, str] = field(default_factory=dict)
     _pending_visibility: list[str] = field(default_factory=list)
     _failed_at: datetime | None = None
+    _shards: list[str] = field(default_factory=list)
+    _queued: int = 0  # messages put on the send queue (or made visible again) since the last pump
     _expr_cache: dict[tuple[str, str], datetime] = field(default_factory=dict)
     fired: int = 0
     send_invocations: int = 0
@@ -112,9 +114,7 @@ class DunningRouter:
         boto3.client("scheduler", region_name=region).create_schedule_group(Name=s.schedule_group)
         sender = s.email_from.split("@", 1)[1]
         boto3.client("sesv2", region_name=region).create_email_identity(EmailIdentity=sender)
-        boto3.client("sesv2", region_name=region).create_configuration_set(
-            ConfigurationSetName=s.ses_configuration_set
-        )
+        boto3.client("sesv2", region_name=region).create_configuration_set(ConfigurationSetName=s.ses_configuration_set)
 
     # -- stream -> scheduler function ------------------------------------------------------
     def pump_stream(self) -> int:
@@ -125,12 +125,16 @@ class DunningRouter:
 
     def _read_stream(self) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
-        shards = self._ddb_streams.describe_stream(StreamArn=self._stream_arn)["StreamDescription"]["Shards"]
-        for shard in shards:
-            shard_id = shard["ShardId"]
-            iterator = self._iterators.get(shard_id) or self._ddb_streams.get_shard_iterator(
-                StreamArn=self._stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
+        if not self._shards:  # a table's stream keeps its shard for the life of the local stack
+            description = self._ddb_streams.describe_stream(StreamArn=self._stream_arn)["StreamDescription"]
+            self._shards = [shard["ShardId"] for shard in description["Shards"]]
+        for shard_id in self._shards:
+            iterator = (
+                self._iterators.get(shard_id)
+                or self._ddb_streams.get_shard_iterator(
+                    StreamArn=self._stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+            )
             while True:
                 page = self._ddb_streams.get_records(ShardIterator=iterator, Limit=1000)
                 iterator = page["NextShardIterator"]
@@ -188,7 +192,9 @@ class DunningRouter:
             key = (schedule.name, schedule.schedule_expression)
             at = self._expr_cache.get(key)
             if at is None:
-                at = self._expr_cache[key] = parse_at(schedule.schedule_expression, schedule.schedule_expression_timezone)
+                at = self._expr_cache[key] = parse_at(
+                    schedule.schedule_expression, schedule.schedule_expression_timezone
+                )
             out.append((at, schedule))
         return out
 
@@ -214,6 +220,7 @@ class DunningRouter:
                 QueueUrl=self._queue_url,
                 Entries=[{"Id": str(i), "MessageBody": s.target["Input"]} for i, (_, s) in enumerate(chunk)],
             )
+            self._queued += len(chunk)
             group = scheduler_backends[ACCOUNT][self.region].schedule_groups[self._group]
             for _, schedule in chunk:
                 if schedule.action_after_completion == "DELETE":
@@ -229,6 +236,9 @@ class DunningRouter:
     def pump_queue(self) -> int:
         """Deliver what is visible now; returns how many messages the send function handled."""
         self._release_failed()
+        if not self._queued:  # nothing can be waiting: skip the empty receive
+            return 0
+        self._queued = 0
         handled = 0
         failed_handles: list[str] = []
         while True:
@@ -263,6 +273,7 @@ class DunningRouter:
             return
         for receipt in self._pending_visibility:
             self._sqs.change_message_visibility(QueueUrl=self._queue_url, ReceiptHandle=receipt, VisibilityTimeout=0)
+        self._queued += len(self._pending_visibility)
         self._pending_visibility.clear()
 
     def dlq_depth(self) -> int:
@@ -281,6 +292,7 @@ class DunningRouter:
             for m in messages:
                 self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=m["Body"])
                 self._sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                self._queued += 1
                 moved += 1
 
     def settle(self) -> None:

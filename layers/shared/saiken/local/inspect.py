@@ -14,8 +14,12 @@ from saiken.domain.models import Contact
 ACCOUNT = "123456789012"
 
 
-def all_contacts() -> list[Contact]:
-    return [_contact(item) for item in ContactItem.scan(ContactItem.sk.startswith("c#"))]
+def all_contacts(*, held_back_only: bool = False) -> list[Contact]:
+    """Every contact record, or only those that did not go out (suppressed or failed)."""
+    condition = ContactItem.sk.startswith("c#")
+    if held_back_only:
+        condition = condition & (ContactItem.outcome != "sent")
+    return [_contact(item) for item in ContactItem.scan(condition)]
 
 
 def sent_emails(region: str = "ap-northeast-1") -> list[Any]:

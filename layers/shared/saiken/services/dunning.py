@@ -123,7 +123,9 @@ class DunningService:
         ]
         if dropped:
             self.contacts.record_many(dropped)
-        self.schedules.upsert(r.creditor_id, r.receivable_id, slot.at, slot_payload(r.creditor_id, r.receivable_id, slot))
+        self.schedules.upsert(
+            r.creditor_id, r.receivable_id, slot.at, slot_payload(r.creditor_id, r.receivable_id, slot)
+        )
         return slot
 
     # -- the send side -----------------------------------------------------------------
@@ -131,16 +133,14 @@ class DunningService:
         """Read the receivables and debtors of a whole SQS batch in a few batch reads (consistent)
         instead of two reads a message. ``fire`` uses each once; anything else it reads itself."""
         self._batch.clear()
-        wanted: dict[str, set[str]] = {}
-        for p in payloads:
-            if p.get("kind") == PAYLOAD_KIND:
-                wanted.setdefault(str(p["creditor_id"]), set()).add(str(p["receivable_id"]))
-        for creditor_id, ids in wanted.items():
-            found = self.receivables.get_many(creditor_id, ids)
-            debtors = self.debtors.get_many(creditor_id, {r.debtor_id for r in found.values()})
-            for rid in ids:
-                r = found.get(rid)
-                self._batch[(creditor_id, rid)] = (r, debtors.get(r.debtor_id) if r else None)
+        wanted = [(str(p["creditor_id"]), str(p["receivable_id"])) for p in payloads if p.get("kind") == PAYLOAD_KIND]
+        if not wanted:
+            return
+        found = self.receivables.get_pairs(wanted)
+        debtors = self.debtors.get_pairs({(r.creditor_id, r.debtor_id) for r in found.values()})
+        for key in wanted:
+            r = found.get(key)
+            self._batch[key] = (r, debtors.get((r.creditor_id, r.debtor_id)) if r else None)
 
     def _read(self, creditor_id: str, receivable_id: str) -> tuple[Receivable | None, Debtor | None]:
         hit = self._batch.pop((creditor_id, receivable_id), None)
@@ -234,6 +234,11 @@ class DunningService:
         outgoing = Outgoing(
             reminder_id=step.reminder_id,
             creditor_id=r.creditor_id,
+            receivable_id=r.receivable_id,
+            debtor_id=r.debtor_id,
+            step=step.step,
+            offset=step.offset,
+            template=step.template,
             channel=step.channel.value,
             to=to,
             body=message.body,
@@ -279,25 +284,27 @@ class DunningService:
         self.contacts.record(contact.model_copy(update={"provider_id": provider_id}))
         return {"outcome": ContactOutcome.SENT, "provider_id": provider_id}
 
-    def _suppress(self, r: Receivable, step: PlannedStep, reason: Reason, now: datetime, config: CreditorConfig) -> None:
+    def _suppress(
+        self, r: Receivable, step: PlannedStep, reason: Reason, now: datetime, config: CreditorConfig
+    ) -> None:
         self.contacts.record(self._suppressed(r, step, reason, now, config))
 
     @staticmethod
     def _suppressed(r: Receivable, step: PlannedStep, reason: Reason, now: datetime, config: CreditorConfig) -> Contact:
         return Contact(
-                creditor_id=r.creditor_id,
-                debtor_id=r.debtor_id,
-                receivable_id=r.receivable_id,
-                reminder_id=step.reminder_id,
-                channel=step.channel.value,
-                slot=step.at or step.nominal_at,
-                at=now,
-                outcome=ContactOutcome.SUPPRESSED,
-                reason=reason.value,
-                planned_at=step.nominal_at,
-                segment=step.segment,
-                step=step.step,
-                offset=step.offset,
-                template=step.template,
-                rules_version=config.rules.version,
-            )
+            creditor_id=r.creditor_id,
+            debtor_id=r.debtor_id,
+            receivable_id=r.receivable_id,
+            reminder_id=step.reminder_id,
+            channel=step.channel.value,
+            slot=step.at or step.nominal_at,
+            at=now,
+            outcome=ContactOutcome.SUPPRESSED,
+            reason=reason.value,
+            planned_at=step.nominal_at,
+            segment=step.segment,
+            step=step.step,
+            offset=step.offset,
+            template=step.template,
+            rules_version=config.rules.version,
+        )

@@ -138,14 +138,17 @@ class ReceivableService:
                 continue
         raise ConcurrentUpdate(f"receivable {receivable_id!r} kept changing; try again")
 
-    def apply_payment(self, creditor_id: str, receivable_id: str, amount: int, reason: str = "payment") -> Receivable:
-        """Take a matched payment off the balance: paid when nothing is left, partly paid otherwise.
-        (Matching a bank line to a receivable is the reconcile path's job; this is its last step.)"""
-        if amount <= 0:
+    def apply_payment(
+        self, creditor_id: str, receivable_id: str, amount: int | None = None, reason: str = "payment"
+    ) -> Receivable:
+        """Take a matched payment off the balance (None: all of it): paid when nothing is left, partly
+        paid otherwise. (Matching a bank line to a receivable is the reconcile path's job; this is
+        its last step.)"""
+        if amount is not None and amount <= 0:
             raise ValueError("a payment is a positive number of yen")
         for _ in range(MAX_ATTEMPTS):
             current = self.get(creditor_id, receivable_id)
-            balance = max(current.balance - amount, 0)
+            balance = 0 if amount is None else max(current.balance - amount, 0)
             target = ReceivableStatus.PAID if balance == 0 else ReceivableStatus.PARTIALLY_PAID
             new_status = transition(current.status, target)
             try:
