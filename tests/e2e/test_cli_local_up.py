@@ -8,7 +8,10 @@ import signal
 import subprocess
 import sys
 import threading
+import time
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -45,7 +48,8 @@ def test_local_up_then_upload_from_another_process(tmp_path: Path) -> None:
         assert key and key.startswith("sk.acme.")
 
         file = tmp_path / "請求.csv"
-        file.write_bytes((HEADER + 'D1,山田,090-1234-5678,,R1,"12,000",2026/12/10\r\n').encode("cp932"))
+        due = (date.today() + timedelta(days=8)).strftime("%Y/%m/%d")
+        file.write_bytes((HEADER + f'D1,山田,090-1234-5678,,R1,"12,000",{due}\r\n').encode("cp932"))
         upload = subprocess.run(
             [SAIKEN, "upload", str(file), "--creditor", "acme"],
             cwd=tmp_path,
@@ -63,6 +67,28 @@ def test_local_up_then_upload_from_another_process(tmp_path: Path) -> None:
         )
         assert response.status_code == 200
         assert response.json()["amount"] == 12000
+
+        # the stream reached the scheduler: R1 has its one schedule; `saiken plan` shows the calendar
+        plan: dict[str, Any] = {}
+        for _ in range(60):
+            result = subprocess.run(
+                [SAIKEN, "plan", "R1", "--creditor", "acme", "--json"],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert result.returncode == 0, result.stdout + result.stderr
+            plan = json.loads(result.stdout)
+            if plan["pending_schedule"]:
+                break
+            time.sleep(0.5)  # waiting for another process, not timing anything
+        assert plan["pending_schedule"].startswith("at(") and plan["segment"] == "A"
+        emails = [s for s in plan["steps"] if s["channel"] == "email"]
+        assert emails and {(s["state"], s["reason"]) for s in emails} == {("skipped", "no_email")}
+        assert any(s["channel"] == "sms" and s["state"] == "planned" for s in plan["steps"])
     finally:
         watchdog.cancel()
         server.send_signal(signal.SIGINT)

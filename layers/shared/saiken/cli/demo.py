@@ -39,7 +39,7 @@ from saiken.adapters.repository import DebtorRepository, ReceivableRepository
 from saiken.domain.planner import JST
 from saiken.domain.rules import Channel
 from saiken.domain.status import InvalidTransition
-from saiken.local.dunning import DunningRouter, StatusChange, VirtualClock
+from saiken.local.dunning import StatusChange, VirtualClock
 from saiken.local.handlers import send_function_stdout_to
 from saiken.local.stack import IngestEvent, LocalStack
 from saiken.samples import HEADERS_CUSTOM, write_file
@@ -190,7 +190,8 @@ class Demo:
         self._stack = stack
         self._t0 = t0
         try:
-            self.router = DunningRouter(self.clock, on_status_change=self.events.append)
+            self.router = stack.router  # the stack's wiring, on the virtual clock (wiring.now)
+            self.router.on_status_change = self.events.append
             c = self.console
             c.rule(f"[bold]Saiken demo: {self.days} days of dunning on the local AWS (moto, virtual clock)")
             c.print(f"start {t0:%Y-%m-%d %H:%M} JST, seed {self.seed}, ~{self.receivables} receivables, 2 creditors")

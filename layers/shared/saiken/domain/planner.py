@@ -36,15 +36,26 @@ def reminder_id(creditor_id: str, receivable_id: str, due_date: date, channel: C
 
 @dataclass(frozen=True, slots=True)
 class PlannedStep:
-    reminder_id: str
+    creditor_id: str
+    receivable_id: str
+    due_date: date
     channel: Channel
     offset: int  # days from the due date
     step: int  # 1-based position in its cadence
     template: str
     segment: str
-    nominal_at: datetime  # what the rule says
+    nominal: tuple[int, int]  # (date ordinal, minute) JST: what the rule says
     at: datetime | None  # when it may go out (None = skipped)
     reason: Reason | None  # why it moved or was skipped
+
+    @property
+    def nominal_at(self) -> datetime:
+        return to_jst(*self.nominal)
+
+    @property
+    def reminder_id(self) -> str:
+        """Computed when asked (most planned steps never need one)."""
+        return reminder_id(self.creditor_id, self.receivable_id, self.due_date, self.channel, self.offset)
 
     @property
     def skipped(self) -> bool:
@@ -154,13 +165,15 @@ class Planner:
         eff_ord, eff_min, reason, skipped = res
         due_ord = r.due_date.toordinal()
         return PlannedStep(
-            reminder_id=reminder_id(r.creditor_id, r.receivable_id, r.due_date, c.channel, offset),
+            creditor_id=r.creditor_id,
+            receivable_id=r.receivable_id,
+            due_date=r.due_date,
             channel=c.channel,
             offset=offset,
             step=(offset - c.start) // c.every + 1,
             template=c.cadence.template_for(offset),
             segment=seg.name,
-            nominal_at=to_jst(due_ord + offset, c.minute),
+            nominal=(due_ord + offset, c.minute),
             at=None if skipped else to_jst(eff_ord, eff_min),
             reason=reason,
         )

@@ -70,7 +70,7 @@ class StatusChange:
 
 @dataclass
 class DunningRouter:
-    clock: VirtualClock
+    clock: Callable[[], datetime]  # a VirtualClock in the demo, the real time under `saiken local up`
     region: str = "ap-northeast-1"
     on_status_change: Callable[[StatusChange], None] | None = None
     _iterators: dict[str, str] = field(default_factory=dict)

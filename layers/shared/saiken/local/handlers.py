@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import sys
+import time
+from collections import Counter
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -42,13 +44,23 @@ def send_function_stdout_to(sink: TextIO | None) -> None:
     _stdout_sink = sink
 
 
+# Wall time spent inside each function (seconds) and invocations: what `make bench` reports.
+busy: Counter[str] = Counter()
+invocations: Counter[str] = Counter()
+
+
 def invoke(name: str, event: dict[str, Any], context: Any) -> Any:
     """Call functions/<name>/handler.py the way Lambda does."""
     fn = handler(name)
-    if _stdout_sink is None:
-        return fn(event, context)
-    with contextlib.redirect_stdout(_stdout_sink):
-        return fn(event, context)
+    started = time.perf_counter()
+    try:
+        if _stdout_sink is None:
+            return fn(event, context)
+        with contextlib.redirect_stdout(_stdout_sink):
+            return fn(event, context)
+    finally:
+        busy[name] += time.perf_counter() - started
+        invocations[name] += 1
 
 
 class LocalContext:

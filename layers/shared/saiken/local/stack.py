@@ -76,6 +76,7 @@ class LocalStack:
     api_url: str | None = None
     _server: ThreadedMotoServer | None = None
     _mock: Any = None
+    router: Any = None
     _api: Any = None
     _queue_url: str = ""
     _sqs: Any = None
@@ -107,6 +108,9 @@ class LocalStack:
             urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"))  # noqa: S310
             use_endpoint(self.endpoint)
         self._provision()
+        from saiken.local.dunning import DunningRouter
+
+        self.router = DunningRouter(wiring.now)
         if self.api_port is not None:
             from saiken.local.http import serve_api
 
@@ -210,8 +214,10 @@ class LocalStack:
         return len(keys)
 
     def run_forever(self, poll_seconds: float = 0.5) -> None:
+        """Real time: S3 events, the receivables stream, schedules as they come due, the send queue."""
         while not self._stop.wait(poll_seconds):
             self.pump()
+            self.router.settle()
 
     def write_state(self, path: Path = STATE_FILE) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
