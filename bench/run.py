@@ -138,7 +138,7 @@ def send_path_cost(receivables: int, days: int) -> None:
         stubber.BotocoreStubber.process_request = original  # type: ignore[method-assign]
     fired = summary["schedules_fired"]
     sent = summary["reminders_sent"]
-    send_s = handlers.busy["send"]
+    send_s = handlers.busy.get("send", 0.0)
     print(f"send path against moto ({receivables} receivables, {days} days simulated, {elapsed:.1f} s in all):")
     print(f"  {fired:,} schedules fired, {sent:,} reminders delivered, {calls['all']:,} AWS calls in all")
     print(

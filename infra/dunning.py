@@ -15,6 +15,7 @@ from constructs import Construct
 
 from infra.constants import METRICS_NAMESPACE, SCHEDULE_GROUP, SERVICE, SES_CONFIGURATION_SET
 from infra.function import SaikenFunction
+from infra.queues import alarm, secure_queue
 from infra.storage import Storage
 
 SEND_TIMEOUT = Duration.seconds(60)
@@ -34,29 +35,15 @@ class Dunning(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self.send_dlq = sqs.Queue(
-            self,
-            "SendDeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        self.send_queue = sqs.Queue(
+        self.send_dlq = secure_queue(self, "SendDeadLetters")
+        self.send_queue = secure_queue(
             self,
             "SendQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
+            retention_days=4,
             visibility_timeout=Duration.seconds(SEND_TIMEOUT.to_seconds() * 6),
-            retention_period=Duration.days(4),
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.send_dlq, max_receive_count=MAX_RECEIVES),
         )
-        self.stream_dlq = sqs.Queue(
-            self,
-            "StreamDeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
+        self.stream_dlq = secure_queue(self, "StreamDeadLetters")
         self.group = scheduler.CfnScheduleGroup(self, "Reminders", name=SCHEDULE_GROUP)
         # The role Scheduler assumes to deliver a fired schedule: send to the queue (and, when that
         # fails after the retry policy, to the DLQ), nothing else.
@@ -222,42 +209,29 @@ class Dunning(Construct):
             period=five_minutes,
         )
         return [
-            self._alarm(
+            alarm(
+                self,
                 "SendDeadLettered",
                 self.send_dlq.metric_approximate_number_of_messages_visible(period=five_minutes),
-                1,
                 "Reminder slots reached the send DLQ (a channel down for long): fix, then redrive the DLQ",
             ),
-            self._alarm(
+            alarm(
+                self,
                 "SendErrors",
                 send_errors,
-                20,
                 "Many reminder deliveries failed in 5 minutes (throttling or a provider outage); they are retried",
+                threshold=20,
             ),
-            self._alarm(
+            alarm(
+                self,
                 "StreamDeadLettered",
                 self.stream_dlq.metric_approximate_number_of_messages_visible(period=five_minutes),
-                1,
                 "Receivable changes could not be planned: their schedules may be stale",
             ),
-            self._alarm(
+            alarm(
+                self,
                 "SchedulerErrors",
                 self.scheduler_fn.function.metric_errors(period=five_minutes),
-                1,
                 "The scheduler function raised on the receivables stream",
             ),
         ]
-
-    def _alarm(
-        self, construct_id: str, metric: cloudwatch.IMetric, threshold: float, description: str
-    ) -> cloudwatch.Alarm:
-        return cloudwatch.Alarm(
-            self,
-            construct_id,
-            metric=metric,
-            threshold=threshold,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            alarm_description=description,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )

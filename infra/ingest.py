@@ -7,12 +7,12 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as _lambda
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
-from aws_cdk import aws_sqs as sqs
 from aws_cdk.aws_lambda_destinations import SqsDestination
 from constructs import Construct
 
 from infra.constants import INTAKE_PREFIX, METRICS_NAMESPACE, REPORTS_PREFIX, SERVICE
 from infra.function import SaikenFunction
+from infra.queues import alarm, secure_queue
 from infra.storage import Storage
 from saiken.services.ingest import ASYNC_RETRIES, INTAKE_SUFFIXES
 
@@ -28,13 +28,7 @@ class Ingest(Construct):
         environment: dict[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
+        self.dead_letters = secure_queue(self, "DeadLetters")
         self.handler = SaikenFunction(
             self,
             "Ingest",
@@ -79,31 +73,22 @@ class Ingest(Construct):
         )
         five_minutes = Duration.minutes(5)
         return [
-            self._alarm(
+            alarm(
+                self,
                 "Errors",
                 function.metric_errors(period=five_minutes),
                 "The ingest function raised (it will retry, then dead-letter)",
             ),
-            self._alarm(
+            alarm(
+                self,
                 "DeadLettered",
                 self.dead_letters.metric_approximate_number_of_messages_visible(period=five_minutes),
                 "A receivables file could not be ingested after retries: see the DLQ",
             ),
-            self._alarm(
+            alarm(
+                self,
                 "FailedFiles",
                 failed_runs,
                 "A creditor's file was rejected whole (missing column, not CSV, bad encoding)",
             ),
         ]
-
-    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, description: str) -> cloudwatch.Alarm:
-        """Any occurrence in five minutes: each of these means a creditor's file needs a look."""
-        return cloudwatch.Alarm(
-            self,
-            construct_id,
-            metric=metric,
-            threshold=1,
-            evaluation_periods=1,
-            alarm_description=description,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )

@@ -7,7 +7,7 @@ import io
 from datetime import date
 from pathlib import Path
 
-from saiken.samples import HEADERS_CUSTOM, HEADERS_JA, generate_rows, write_file
+from saiken.samples import GLOBEX_MAPPING, HEADERS_CUSTOM, HEADERS_JA, generate_rows, write_file
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -15,25 +15,7 @@ TODAY = date(2026, 12, 4)
 ACME_ROWS = 600
 ACME_DEBTORS = ACME_ROWS * 4 // 5  # the update file must draw the same debtors
 
-MAPPING = """\
-# Column mapping for globex: its export uses its own headers.
-columns:
-  お客様コード: debtor_id
-  ご契約者名: debtor_name
-  ご契約者名(カナ): debtor_name_kana
-  ご連絡先電話: phone
-  ご連絡先メール: email
-  〒: postal_code
-  ご住所: address
-  ご請求No: receivable_id
-  ご請求額(税込): amount
-  お支払期限: due_date
-  サービス: product
-  専用振込口座: virtual_account
-  区分: segment
-defaults:
-  product: utility
-"""
+MAPPING = GLOBEX_MAPPING
 
 
 def write_update(path: Path) -> None:

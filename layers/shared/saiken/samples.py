@@ -47,6 +47,26 @@ PLACES = [
     "北海道札幌市中央区北5条西2-5",
 ]
 PRODUCTS = ["card", "loan", "subscription", "utility", "insurance"]
+# The mapping for files with HEADERS_CUSTOM (samples/globex/mapping.yaml, the demo's globex).
+GLOBEX_MAPPING = """\
+# Column mapping for globex: its export uses its own headers.
+columns:
+  お客様コード: debtor_id
+  ご契約者名: debtor_name
+  ご契約者名(カナ): debtor_name_kana
+  ご連絡先電話: phone
+  ご連絡先メール: email
+  〒: postal_code
+  ご住所: address
+  ご請求No: receivable_id
+  ご請求額(税込): amount
+  お支払期限: due_date
+  サービス: product
+  専用振込口座: virtual_account
+  区分: segment
+defaults:
+  product: utility
+"""
 # A creditor whose export uses its own headers: read with a mapping file (samples/globex/mapping.yaml).
 HEADERS_CUSTOM = [
     "お客様コード",

@@ -42,30 +42,12 @@ from saiken.domain.status import InvalidTransition
 from saiken.local.dunning import StatusChange, VirtualClock
 from saiken.local.handlers import send_function_stdout_to
 from saiken.local.stack import IngestEvent, LocalStack
-from saiken.samples import HEADERS_CUSTOM, write_file
+from saiken.samples import GLOBEX_MAPPING, HEADERS_CUSTOM, write_file
 
 CREDITORS = {
     "acme": {"sender": "アクメカード株式会社", "phone": "0120-100-200", "email": "billing@acme.example"},
     "globex": {"sender": "グローベックス電力", "phone": "0120-300-400", "email": "support@globex.example"},
 }
-GLOBEX_MAPPING = """\
-columns:
-  お客様コード: debtor_id
-  ご契約者名: debtor_name
-  ご契約者名(カナ): debtor_name_kana
-  ご連絡先電話: phone
-  ご連絡先メール: email
-  〒: postal_code
-  ご住所: address
-  ご請求No: receivable_id
-  ご請求額(税込): amount
-  お支払期限: due_date
-  サービス: product
-  専用振込口座: virtual_account
-  区分: segment
-defaults:
-  product: utility
-"""
 BAD_EVERY = 23  # one row in 23 is wrong on purpose: rejected with a reason, the rest go in
 SMS_OUTAGE = (timedelta(days=1, hours=10), timedelta(days=1, hours=16))  # after the start
 

@@ -45,7 +45,7 @@ def send_function_stdout_to(sink: TextIO | None) -> None:
 
 
 # Wall time spent inside each function (seconds) and invocations: what `make bench` reports.
-busy: Counter[str] = Counter()
+busy: dict[str, float] = {}
 invocations: Counter[str] = Counter()
 
 
@@ -59,7 +59,7 @@ def invoke(name: str, event: dict[str, Any], context: Any) -> Any:
         with contextlib.redirect_stdout(_stdout_sink):
             return fn(event, context)
     finally:
-        busy[name] += time.perf_counter() - started
+        busy[name] = busy.get(name, 0.0) + time.perf_counter() - started
         invocations[name] += 1
 
 

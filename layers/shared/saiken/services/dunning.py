@@ -239,6 +239,7 @@ class DunningService:
             step=step.step,
             offset=step.offset,
             template=step.template,
+            deferred_because=step.reason.value if step.deferred and step.reason else None,
             channel=step.channel.value,
             to=to,
             body=message.body,
@@ -252,22 +253,14 @@ class DunningService:
                 "reminder_id": step.reminder_id,
             },
         )
-        contact = Contact(
-            creditor_id=r.creditor_id,
-            debtor_id=r.debtor_id,
-            receivable_id=r.receivable_id,
-            reminder_id=step.reminder_id,
-            channel=step.channel.value,
+        contact = self._contact(
+            r,
+            step,
+            config,
+            now,
+            ContactOutcome.SENT,
             slot=datetime.fromisoformat(task["slot"]),
-            at=now,
-            outcome=ContactOutcome.SENT,
-            reason=step.reason.value if step.deferred and step.reason else None,
-            planned_at=step.nominal_at,
-            segment=step.segment,
-            step=step.step,
-            offset=step.offset,
-            template=step.template,
-            rules_version=config.rules.version,
+            reason=outgoing.deferred_because,
             to=to,
             subject=message.subject,
             body=message.body,
@@ -289,22 +282,38 @@ class DunningService:
     ) -> None:
         self.contacts.record(self._suppressed(r, step, reason, now, config))
 
+    @classmethod
+    def _suppressed(
+        cls, r: Receivable, step: PlannedStep, reason: Reason, now: datetime, config: CreditorConfig
+    ) -> Contact:
+        return cls._contact(r, step, config, now, ContactOutcome.SUPPRESSED, reason=reason.value)
+
     @staticmethod
-    def _suppressed(r: Receivable, step: PlannedStep, reason: Reason, now: datetime, config: CreditorConfig) -> Contact:
+    def _contact(
+        r: Receivable,
+        step: PlannedStep,
+        config: CreditorConfig,
+        now: datetime,
+        outcome: str,
+        *,
+        slot: datetime | None = None,
+        **details: Any,
+    ) -> Contact:
+        """The contact-history entry of one step (応対履歴)."""
         return Contact(
             creditor_id=r.creditor_id,
             debtor_id=r.debtor_id,
             receivable_id=r.receivable_id,
             reminder_id=step.reminder_id,
             channel=step.channel.value,
-            slot=step.at or step.nominal_at,
+            slot=slot or step.at or step.nominal_at,
             at=now,
-            outcome=ContactOutcome.SUPPRESSED,
-            reason=reason.value,
+            outcome=outcome,
             planned_at=step.nominal_at,
             segment=step.segment,
             step=step.step,
             offset=step.offset,
             template=step.template,
             rules_version=config.rules.version,
+            **details,
         )
