@@ -131,14 +131,7 @@ class Dunning(Construct):
         storage.grant_items(role, storage.receivables, ["dynamodb:GetItem", "dynamodb:BatchGetItem"])
         storage.grant_items(role, storage.debtors, ["dynamodb:GetItem", "dynamodb:BatchGetItem"])
         storage.grant_items(role, storage.contacts, ["dynamodb:PutItem", "dynamodb:BatchWriteItem"])
-        storage.grant_objects(role, ["s3:GetObject"], "config/*")
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[storage.bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": ["config/*"]}},
-            )
-        )
+        storage.grant_config_read(role)
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=[

@@ -83,6 +83,17 @@ class Storage(Construct):
         )
         role.add_to_principal_policy(iam.PolicyStatement(actions=list(self.KMS_FOR_DATA), resources=[self.key.key_arn]))
 
+    def grant_config_read(self, role: iam.IRole) -> None:
+        """Creditors' rules, mappings and templates: read config/*, list under config/ only."""
+        self.grant_objects(role, ["s3:GetObject"], "config/*")
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[self.bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": ["config/*"]}},
+            )
+        )
+
     def _build_table(self, model: type[Model]) -> dynamodb.Table:
         hash_key, range_key = _keys(model)
         stream = getattr(model.Meta, "stream_view_type", None)

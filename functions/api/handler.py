@@ -17,11 +17,14 @@ from saiken.api.models import (
     BatchIn,
     BatchItemOut,
     BatchOut,
+    ContactPreferencesIn,
     DebtorOut,
     ErrorBody,
     ErrorOut,
     FieldErrorOut,
     IngestionRunOut,
+    PlanOut,
+    PlanStepOut,
     ReceivableIn,
     ReceivableOut,
     ReceivablePage,
@@ -155,6 +158,56 @@ def change_status(
         creditor_id(), receivable_id, ReceivableStatus(change.status), change.reason
     )
     return ReceivableOut.of(receivable)
+
+
+@app.put(
+    "/debtors/<debtor_id>/contact-preferences",
+    summary="Do-not-contact, lawyer retained (受任通知), channel opt-outs",
+    responses=ERRORS,
+    tags=["debtors"],
+)
+def set_contact_preferences(
+    debtor_id: Annotated[str, Path(max_length=64)], preferences: Annotated[ContactPreferencesIn, Body()]
+) -> DebtorOut:
+    overview = wiring.receivable_service().set_contact_preferences(
+        creditor_id(), debtor_id, preferences.model_dump(exclude_none=True)
+    )
+    return DebtorOut.of(overview)
+
+
+@app.get(
+    "/receivables/<receivable_id>/plan",
+    summary="The remaining reminder calendar, with the guardrail behind every moved or dropped step",
+    responses=ERRORS,
+    tags=["dunning"],
+)
+def get_plan(receivable_id: Annotated[str, Path(max_length=64)]) -> PlanOut:
+    from saiken.domain.planner import JST, Planner
+
+    creditor = creditor_id()
+    receivable = wiring.receivable_service().get(creditor, receivable_id)
+    debtor = wiring.upserter().debtors.get(creditor, receivable.debtor_id)
+    planner = Planner(wiring.creditor_config()(creditor).rules)
+    steps = planner.remaining(receivable, wiring.now(), debtor)
+    return PlanOut(
+        receivable_id=receivable_id,
+        status=receivable.status.value,
+        due_date=receivable.due_date.isoformat(),
+        segment=planner.segment_for(receivable).name,
+        steps=[
+            PlanStepOut(
+                at=(s.at or s.nominal_at).astimezone(JST).isoformat(),
+                planned_for=s.nominal_at.isoformat(),
+                channel=s.channel.value,
+                offset=s.offset,
+                step=s.step,
+                template=s.template,
+                state="skipped" if s.skipped else ("deferred" if s.deferred else "planned"),
+                reason=s.reason.value if s.reason else None,
+            )
+            for s in steps
+        ],
+    )
 
 
 @app.get("/ingestions", summary="The latest files ingested for this creditor, newest first", tags=["ingestions"])

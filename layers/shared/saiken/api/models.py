@@ -180,3 +180,34 @@ class DebtorOut(BaseModel):
 class ReportLinkOut(BaseModel):
     url: str = Field(description="GET this (no Authorization header) for the CSV: row,line,field,code,message,value")
     expires_in: int = Field(description="seconds the link stays valid")
+
+
+class ContactPreferencesIn(BaseModel):
+    """What the debtor (or their lawyer) told the creditor about being contacted. Omitted fields stay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    do_not_contact: bool | None = None
+    lawyer_retained: bool | None = Field(default=None, description="受任通知 received: stops all direct contact")
+    opt_outs: list[Literal["email", "sms", "ivr"]] | None = Field(
+        default=None, description="the channels the debtor refused (replaces the list)"
+    )
+
+
+class PlanStepOut(BaseModel):
+    at: str = Field(description="when it goes out (ISO 8601, +09:00); for a skipped step, when it was planned")
+    planned_for: str
+    channel: str
+    offset: int = Field(description="days from the due date")
+    step: int
+    template: str
+    state: Literal["planned", "deferred", "skipped"]
+    reason: str | None = Field(default=None, description="why it moved or was dropped (a guardrail)")
+
+
+class PlanOut(BaseModel):
+    receivable_id: str
+    status: str
+    due_date: str
+    segment: str
+    steps: list[PlanStepOut] = Field(description="the remaining reminder calendar")

@@ -138,6 +138,26 @@ class ReceivableService:
                 continue
         raise ConcurrentUpdate(f"receivable {receivable_id!r} kept changing; try again")
 
+    def set_contact_preferences(self, creditor_id: str, debtor_id: str, changes: Mapping[str, Any]) -> DebtorOverview:
+        """Do-not-contact, lawyer retained (受任通知), per-channel opt-outs. The send path reads them
+        again before every reminder, so the next one already obeys (and a hard stop removes the
+        receivable's schedule when it fires)."""
+        allowed = {"do_not_contact", "lawyer_retained", "opt_outs"}
+        update = {k: v for k, v in changes.items() if k in allowed and v is not None}
+        debtors = self.upserter.debtors
+        for _ in range(MAX_ATTEMPTS):
+            current = debtors.get(creditor_id, debtor_id)
+            if current is None:
+                raise NotFound(f"debtor {debtor_id!r} not found")
+            if "opt_outs" in update:
+                update["opt_outs"] = sorted(set(update["opt_outs"]))
+            try:
+                debtors.save(current.model_copy(update=update))
+            except ConcurrentUpdate:
+                continue
+            return self.debtor(creditor_id, debtor_id)
+        raise ConcurrentUpdate(f"debtor {debtor_id!r} kept changing; try again")
+
     def apply_payment(
         self, creditor_id: str, receivable_id: str, amount: int | None = None, reason: str = "payment"
     ) -> Receivable:
