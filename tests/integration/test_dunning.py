@@ -289,3 +289,49 @@ def test_a_payment_while_the_slot_waits_in_the_queue_is_recorded_not_sent(world:
     assert [(c.channel, c.outcome, c.reason) for c in held] == [("email", "suppressed", "paid")]
     router.settle()
     assert schedule_of("R1") is None
+
+
+def test_a_history_write_failing_after_delivery_never_sends_twice(world: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock, router = world
+    add("R1", date(2026, 12, 10))
+    router.settle()
+    contacts = wiring.dunning_service().contacts
+    real_record = contacts.record
+    failures = {"left": 1}
+
+    def flaky_record(contact: Any) -> None:
+        if contact.outcome == "sent" and failures["left"]:
+            failures["left"] -= 1
+            raise RuntimeError("DynamoDB hiccup")
+        real_record(contact)
+
+    monkeypatch.setattr(contacts, "record", flaky_record)
+    clock.set(datetime(2026, 12, 5, 9, 0, tzinfo=JST))
+    router.fire_due()
+    router.pump_queue()
+    schedule = schedule_of("R1")
+    assert schedule is not None
+    sqs = boto3.client("sqs", region_name="ap-northeast-1")
+    url = sqs.get_queue_url(QueueName="saiken-send")["QueueUrl"]
+    sqs.send_message(
+        QueueUrl=url,
+        MessageBody=json.dumps({**json.loads(schedule["Target"]["Input"]), "slot": "2026-12-05T09:00:00+09:00"}),
+    )
+    router.pump_queue(force=True)  # the 09:00 slot delivered a second time
+    from saiken.local.inspect import sent_emails
+
+    assert len(sent_emails()) == 1  # the provider got it once; the history line was the casualty
+
+
+def test_a_broken_creditor_template_fails_visibly_and_frees_the_cap(world: Any) -> None:
+    clock, router = world
+    s3 = boto3.client("s3", region_name="ap-northeast-1")
+    bucket = wiring.settings().bucket
+    s3.put_object(Bucket=bucket, Key="config/acme/templates/email_reminder.j2", Body=b"{{ no_such_variable }}")
+    wiring.creditor_config()._cache.clear()
+    add("R1", date(2026, 12, 10))
+    run_until(clock, router, datetime(2026, 12, 5, 10, 0, tzinfo=JST))
+    failed = [c for c in all_contacts() if c.outcome == "failed"]
+    assert [(c.channel, c.reason) for c in failed] == [("email", "template email_reminder: UndefinedError")]
+    assert ContactRepository().counted("acme", "D1", date(2026, 12, 5)) == 0
+    assert schedule_of("R1") is not None  # the rest of the cadence goes on

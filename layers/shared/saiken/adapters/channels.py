@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from saiken.domain.delivery import ChannelUnavailable, DeliveryError, DeliveryRejected, Outgoing
+
 # Error codes that mean "this message is wrong", not "the service is having a bad moment".
 _REJECTED = frozenset(
     {
@@ -34,36 +36,7 @@ _REJECTED = frozenset(
 )
 
 
-class DeliveryError(Exception):
-    retryable = True
-
-
-class ChannelUnavailable(DeliveryError):
-    retryable = True
-
-
-class DeliveryRejected(DeliveryError):
-    retryable = False
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    reminder_id: str
-    creditor_id: str
-    channel: str
-    to: str
-    body: str
-    sender_name: str
-    subject: str | None = None
-    reply_to: str | None = None
-    attributes: dict[str, str] = field(default_factory=dict)
-    # what the message is about (never sent to the provider except as ids)
-    receivable_id: str | None = None
-    debtor_id: str | None = None
-    step: int | None = None
-    offset: int | None = None
-    template: str | None = None
-    deferred_because: str | None = None
+__all__ = ["ChannelUnavailable", "DeliveryError", "DeliveryRejected", "Outgoing"]
 
 
 class Channel(Protocol):

@@ -233,10 +233,12 @@ class DunningRouter:
         return bool(self._pending_visibility)
 
     # -- send queue -> send function -----------------------------------------------------
-    def pump_queue(self) -> int:
-        """Deliver what is visible now; returns how many messages the send function handled."""
+    def pump_queue(self, *, force: bool = False) -> int:
+        """Deliver what is visible now; returns how many messages the send function handled.
+        Without ``force`` the receive is skipped when nothing went onto the queue through this router
+        since the last pump (pass it after putting a message there yourself)."""
         self._release_failed()
-        if not self._queued:  # nothing can be waiting: skip the empty receive
+        if not (self._queued or force):  # nothing can be waiting: skip the empty receive
             return 0
         self._queued = 0
         handled = 0

@@ -15,12 +15,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from saiken.adapters.channels import DeliveryError, DeliveryRejected, Outgoing
+import jinja2
+from aws_lambda_powertools.metrics import MetricUnit
+
+from saiken.domain.delivery import DeliveryError, DeliveryRejected, Outgoing
 from saiken.domain.guardrails import Reason, debtor_reason, receivable_reason
-from saiken.domain.messages import Renderer
+from saiken.domain.messages import Renderer, TemplateNotFound
 from saiken.domain.models import Contact, ContactOutcome, Debtor, Receivable
 from saiken.domain.planner import JST, PlannedStep, Planner, Slot, from_jst, jst_day, to_jst
 from saiken.domain.rules import Channel, CreditorConfig, Sender
+from saiken.observability import logger, metrics
 
 PAYLOAD_KIND = "reminder-slot"
 # The fields a plan depends on: a change to anything else (a note, a source file) re-plans nothing.
@@ -228,7 +232,14 @@ class DunningService:
             self._suppress(r, step, Reason.DAILY_CAP, now, config)
             return {"outcome": ContactOutcome.SUPPRESSED, "reason": Reason.DAILY_CAP.value}
         sender = config.rules.sender or Sender(name=r.creditor_id)
-        message = Renderer({r.creditor_id: config.templates}).render(step, r, debtor, sender)
+        try:
+            message = Renderer({r.creditor_id: config.templates}).render(step, r, debtor, sender)
+        except (TemplateNotFound, jinja2.TemplateError) as exc:
+            # the creditor's template is broken: retrying cannot help; fail it visibly, free the cap
+            self.contacts.release(r.creditor_id, r.debtor_id, day, step.reminder_id)
+            reason = f"template {step.template}: {type(exc).__name__}"
+            self.contacts.record(self._contact(r, step, config, now, ContactOutcome.FAILED, reason=reason))
+            return {"outcome": ContactOutcome.FAILED, "reason": reason}
         to = debtor.email if step.channel is Channel.EMAIL else debtor.phone
         assert to is not None  # debtor_reason checked it
         outgoing = Outgoing(
@@ -274,7 +285,13 @@ class DunningService:
         except Exception:
             self.contacts.release(r.creditor_id, r.debtor_id, day, step.reminder_id)
             raise  # retried by SQS; never marked sent
-        self.contacts.record(contact.model_copy(update={"provider_id": provider_id}))
+        try:
+            self.contacts.record(contact.model_copy(update={"provider_id": provider_id}))
+        except Exception:
+            # The provider has the message: failing now would send it again on the retry. A missing
+            # history line is the lesser harm; it is logged (ids only) and counted for the alarm.
+            logger.exception("contact record failed after delivery", extra={"reminder_id": step.reminder_id})
+            metrics.add_metric(name="ContactRecordFailed", unit=MetricUnit.Count, value=1)
         return {"outcome": ContactOutcome.SENT, "provider_id": provider_id}
 
     def _suppress(
