@@ -5,7 +5,6 @@ at-least-once edge: a schedule fired twice, a stream batch replayed, a channel o
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -21,8 +20,7 @@ from saiken.domain.planner import JST
 from saiken.domain.rules import Channel
 from saiken.local.dunning import DunningRouter, VirtualClock
 from saiken.local.inspect import all_contacts
-
-START = datetime(2026, 12, 4, 7, 0, tzinfo=JST)
+from tests.integration.dunning_start import START
 
 
 class Flaky:
@@ -37,23 +35,6 @@ class Flaky:
             self.n -= 1
             raise self.error
         return str(self.inner.send(message))
-
-
-@pytest.fixture
-def world(aws: None, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[VirtualClock, DunningRouter]]:
-    monkeypatch.setenv("SAIKEN_SMS_MODE", "outbox")
-    monkeypatch.setenv("SAIKEN_IVR_MODE", "outbox")
-    monkeypatch.setenv("SAIKEN_OUTBOX_PATH", str(tmp_path / "outbox.jsonl"))
-    wiring.reset()
-    wiring.settings()
-    clock = VirtualClock(START)
-    wiring.set_clock(clock)
-    DunningRouter.provision()
-    router = DunningRouter(clock)
-    try:
-        yield clock, router
-    finally:
-        wiring.set_clock(None)
 
 
 def add(rid: str, due: date, *, debtor: str = "D1", segment: str = "A", **extra: Any) -> None:

@@ -11,6 +11,7 @@ import pytest
 from saiken.local.handlers import handler
 from tests.helpers import csv_bytes, put_and_event
 from tests.integration.test_api import call
+from tests.integration.test_dunning import add, run_until
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -51,3 +52,31 @@ def _exercise(lambda_context: Any) -> None:
         "due_date": "2026-12-10",
     }
     call("POST", "/receivables", item, context=lambda_context)
+
+
+def test_dunning_logs_carry_no_pii(
+    world: Any, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    from datetime import date, datetime
+
+    from saiken.domain.planner import JST
+    from saiken.observability import logger
+
+    clock, router = world
+    add("R1", date(2026, 12, 6), debtor="D1", debtor_name="山田 花子", phone="090-9876-5432", email="hanako@example.jp")
+    level = logger.log_level
+    logger.setLevel("DEBUG")
+    try:
+        with caplog.at_level(logging.DEBUG):
+            run_until(clock, router, datetime(2026, 12, 7, 19, 0, tzinfo=JST))  # email, SMS and a call
+    finally:
+        logger.setLevel(level)
+    printed = capsys.readouterr()
+    records = [json.dumps(r.__dict__, default=str, ensure_ascii=False) for r in caplog.records]
+    logs = "\n".join([printed.out, printed.err, *records])
+    assert any(r.getMessage() == "send batch" for r in caplog.records)
+    from saiken.local.inspect import all_contacts
+
+    assert {c.channel for c in all_contacts() if c.outcome == "sent"} == {"email", "sms", "ivr"}
+    for value in PII:
+        assert value not in logs, value
