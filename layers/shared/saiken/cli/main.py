@@ -310,7 +310,7 @@ def _rules_failed(exc: Exception, as_json: bool) -> None:
 @app.command()
 def plan(
     receivable_id: Annotated[str, typer.Argument(help="the receivable")],
-    creditor: Annotated[str, typer.Option(help="whose receivable")],
+    creditor: Annotated[str, typer.Option(help="whose receivable", envvar="SAIKEN_CREDITOR")],
     all_steps: Annotated[bool, typer.Option("--all", help="the whole calendar, not only what is ahead")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     endpoint: EndpointOption = None,
