@@ -14,7 +14,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from saiken import wiring
 from saiken.observability import logger, metrics, tracer
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# All records failing (a provider down) is an answer, not an error: every message goes back to the
+# queue with its backoff, and the metrics are still written.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 _counts: Counter[str] = Counter()
 
 
@@ -47,8 +49,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
-    failures = len(response.get("batchItemFailures", []))
-    _counts["SendErrors"] += failures
+    failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+    if failed:
+        wiring.backoff().apply(event.get("Records", []), failed)
+    _counts["SendErrors"] += len(failed)
     for name, count in _counts.items():
         if count:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)

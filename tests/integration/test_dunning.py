@@ -316,3 +316,33 @@ def test_a_broken_creditor_template_fails_visibly_and_frees_the_cap(world: Any) 
     assert [(c.channel, c.reason) for c in failed] == [("email", "template email_reminder: UndefinedError")]
     assert ContactRepository().counted("acme", "D1", date(2026, 12, 5)) == 0
     assert schedule_of("R1") is not None  # the rest of the cadence goes on
+
+
+def test_a_throttled_message_backs_off_exponentially(world: Any) -> None:
+    import time as clock_module
+
+    from moto.sqs.models import sqs_backends
+
+    from saiken.local.dunning import _sqs_record
+    from saiken.local.handlers import LocalContext, invoke
+
+    clock, router = world
+    add("R1", date(2026, 12, 8))  # A: SMS at 12:00 on 12/06
+    channels = wiring.channels()
+    channels[Channel.SMS] = Flaky(channels[Channel.SMS], ChannelUnavailable("sms: ThrottlingException"), n=99)
+    run_until(clock, router, datetime(2026, 12, 6, 11, 0, tzinfo=JST))
+    clock.set(datetime(2026, 12, 6, 12, 0, tzinfo=JST))
+    router.fire_due()
+    sqs = boto3.client("sqs", region_name="ap-northeast-1")
+    url = sqs.get_queue_url(QueueName="saiken-send")["QueueUrl"]
+    arn = wiring.settings().send_queue_arn
+    queue = sqs_backends["123456789012"]["ap-northeast-1"].queues["saiken-send"]
+    for attempt, expected in ((1, 60), (2, 120), (3, 240)):
+        message = sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"][0]
+        assert message["Attributes"]["ApproximateReceiveCount"] == str(attempt)
+        response = invoke("send", {"Records": [_sqs_record(message, arn, "ap-northeast-1")]}, LocalContext("send"))
+        assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [message["MessageId"]]
+        (held,) = list(queue._messages)
+        delay = held.visible_at / 1000 - clock_module.time()
+        assert expected - 5 < delay <= expected
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)

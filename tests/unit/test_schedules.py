@@ -43,3 +43,9 @@ def test_names_are_valid_deterministic_and_distinct(creditor: str, receivable: s
     assert re.fullmatch(r"[0-9A-Za-z_.-]{1,64}", name)
     assert name == schedule_name(creditor, receivable)
     assert name != schedule_name(creditor, receivable + "x")
+
+
+def test_backoff_doubles_to_a_ceiling() -> None:
+    from saiken.adapters.queues import backoff_seconds
+
+    assert [backoff_seconds(n) for n in range(1, 7)] == [60, 120, 240, 480, 900, 900]

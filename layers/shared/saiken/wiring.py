@@ -191,6 +191,15 @@ def idempotency() -> Any:
 
 
 @lru_cache(maxsize=1)
+def backoff() -> Any:
+    import boto3
+
+    from saiken.adapters.queues import Backoff
+
+    return Backoff(boto3.client("sqs", region_name=settings().region))
+
+
+@lru_cache(maxsize=1)
 def dunning_service() -> DunningService:
     from saiken.adapters.contacts import ContactRepository
     from saiken.adapters.repository import DebtorRepository, ReceivableRepository
@@ -224,6 +233,7 @@ def reset() -> None:
         creditor_config,
         channels,
         idempotency,
+        backoff,
         dunning_service,
     ):
         factory.cache_clear()
