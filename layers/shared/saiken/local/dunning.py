@@ -273,7 +273,12 @@ class DunningRouter:
         return handled
 
     def _release_failed(self) -> None:
-        """Once the virtual clock has moved on, the failed messages' visibility timeout is over."""
+        """Once the virtual clock has moved on, the failed messages' visibility timeout is over. In
+        real time (`saiken local up`) the queue's own timeouts (the send function's backoff) rule."""
+        if not isinstance(self.clock, VirtualClock):
+            self._pending_visibility.clear()
+            self._queued += 1  # a message may come back by itself: keep receiving
+            return
         if not self._pending_visibility or (self._failed_at is not None and self.clock() <= self._failed_at):
             return
         for receipt in self._pending_visibility:
