@@ -188,12 +188,16 @@ class Demo:
         self.clock = VirtualClock(t0)
         wiring.set_clock(self.clock)
         stack = LocalStack(
-            in_process=True, api_port=0, outbox=self.out / "channel-outbox.jsonl", on_ingest=self._collect
+            in_process=True,
+            api_port=0,
+            outbox=self.out / "channel-outbox.jsonl",
+            on_ingest=self._collect,
+            clock=self.clock,
         ).start()
         self._stack = stack
         self._t0 = t0
         try:
-            self.router = stack.router  # the stack's wiring, on the virtual clock (wiring.now)
+            self.router = stack.router  # the stack's wiring, on the virtual clock
             self.router.on_status_change = self.events.append
             c = self.console
             c.rule(f"[bold]Saiken demo: {self.days} days of dunning on the local AWS (moto, virtual clock)")
@@ -393,8 +397,9 @@ class Demo:
                 candidates.append(max(fire, self.clock()))
             if i < len(timeline):
                 candidates.append(max(timeline[i][0], self.clock()))
-            if self.router.retry_pending:  # failed messages come back after their visibility timeout
-                candidates.append(self.clock() + timedelta(minutes=30))
+            retry = self.router.next_retry  # failed messages come back after their backoff
+            if retry is not None:
+                candidates.append(max(retry, self.clock()))
             moment = min(candidates)
             if moment >= end:
                 break

@@ -26,6 +26,7 @@ import boto3
 from botocore.config import Config
 
 from saiken import wiring
+from saiken.adapters.queues import backoff_seconds
 from saiken.adapters.schedules import parse_at
 from saiken.local.handlers import LocalContext, invoke
 
@@ -75,8 +76,7 @@ class DunningRouter:
     region: str = "ap-northeast-1"
     on_status_change: Callable[[StatusChange], None] | None = None
     _iterators: dict[str, str] = field(default_factory=dict)
-    _pending_visibility: list[str] = field(default_factory=list)
-    _failed_at: datetime | None = None
+    _pending_visibility: list[tuple[datetime, str]] = field(default_factory=list)  # (visible again at, receipt)
     _shards: list[str] = field(default_factory=list)
     _queued: int = 0  # messages put on the send queue (or made visible again) since the last pump
     _expr_cache: dict[tuple[str, str], datetime] = field(default_factory=dict)
@@ -232,8 +232,9 @@ class DunningRouter:
         return len(due)
 
     @property
-    def retry_pending(self) -> bool:
-        return bool(self._pending_visibility)
+    def next_retry(self) -> datetime | None:
+        """When the first failed message becomes visible again (virtual clock), if any."""
+        return min((at for at, _ in self._pending_visibility), default=None)
 
     # -- send queue -> send function -----------------------------------------------------
     def pump_queue(self, *, force: bool = False) -> int:
@@ -245,7 +246,6 @@ class DunningRouter:
             return 0
         self._queued = 0
         handled = 0
-        failed_handles: list[str] = []
         while True:
             messages = self._sqs.receive_message(
                 QueueUrl=self._queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
@@ -265,26 +265,32 @@ class DunningRouter:
                     QueueUrl=self._queue_url,
                     Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
                 )
-            failed_handles.extend(m["ReceiptHandle"] for m in messages if m["MessageId"] in failed)
+            now = self.clock()
+            for m in messages:
+                if m["MessageId"] in failed:  # back after the send function's backoff, on the virtual clock
+                    count = int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+                    self._pending_visibility.append(
+                        (now + timedelta(seconds=backoff_seconds(count)), m["ReceiptHandle"])
+                    )
             handled += len(messages)
-        if failed_handles:
-            self._pending_visibility.extend(failed_handles)
-            self._failed_at = self.clock()
         return handled
 
     def _release_failed(self) -> None:
-        """Once the virtual clock has moved on, the failed messages' visibility timeout is over. In
-        real time (`saiken local up`) the queue's own timeouts (the send function's backoff) rule."""
+        """A failed message's visibility timeout (the send function's backoff) runs on the virtual
+        clock: when it is over, the message is visible again. In real time (`saiken local up`) the
+        queue's own timeouts rule."""
         if not isinstance(self.clock, VirtualClock):
             self._pending_visibility.clear()
             self._queued += 1  # a message may come back by itself: keep receiving
             return
-        if not self._pending_visibility or (self._failed_at is not None and self.clock() <= self._failed_at):
+        now = self.clock()
+        due = [receipt for at, receipt in self._pending_visibility if at <= now]
+        if not due:
             return
-        for receipt in self._pending_visibility:
+        self._pending_visibility = [(at, receipt) for at, receipt in self._pending_visibility if at > now]
+        for receipt in due:
             self._sqs.change_message_visibility(QueueUrl=self._queue_url, ReceiptHandle=receipt, VisibilityTimeout=0)
-        self._queued += len(self._pending_visibility)
-        self._pending_visibility.clear()
+        self._queued += len(due)
 
     def dlq_depth(self) -> int:
         url = self._sqs.get_queue_url(QueueName=SEND_DLQ)["QueueUrl"]

@@ -77,6 +77,7 @@ class LocalStack:
     _server: ThreadedMotoServer | None = None
     _mock: Any = None
     router: Any = None
+    clock: Any = None  # a VirtualClock for simulations; None = real time
     _api: Any = None
     _queue_url: str = ""
     _sqs: Any = None
@@ -110,7 +111,7 @@ class LocalStack:
         self._provision()
         from saiken.local.dunning import DunningRouter
 
-        self.router = DunningRouter(wiring.now)
+        self.router = DunningRouter(self.clock or wiring.now)
         if self.api_port is not None:
             from saiken.local.http import serve_api
 
