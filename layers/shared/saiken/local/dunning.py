@@ -176,7 +176,7 @@ class DunningRouter:
                     receivable_id=new["receivable_id"]["S"],
                     old=old_status,
                     new=new_status,
-                    reason=new.get("status_reason", {}).get("S"),
+                    reason=new.get("status_reason", {}).get("S") or ("created" if old_status is None else None),
                 )
             )
 
