@@ -110,6 +110,7 @@ class Api(Construct):
         storage.grant_items(role, storage.ingestion_runs, ["dynamodb:GetItem", "dynamodb:Query"])
         storage.grant_objects(role, ["s3:GetObject"], f"{REPORTS_PREFIX}*")  # presigned report links
         storage.grant_config_read(role)  # dunning rules for GET /receivables/{id}/plan
+        storage.grant_items(role, storage.contacts, ["dynamodb:Query"], indexes=["by_receivable"])
         storage.grant_items(self.authorizer_function.role, storage.api_keys, ["dynamodb:GetItem"])
 
     def _build_firewall(self) -> wafv2.CfnWebACL:

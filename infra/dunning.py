@@ -70,6 +70,7 @@ class Dunning(Construct):
         email_from = str(self.node.try_get_context("saiken:email_from") or "noreply@saiken.example")
         connect_instance = str(self.node.try_get_context("saiken:connect_instance_id") or "")
         connect_flow = str(self.node.try_get_context("saiken:connect_contact_flow_id") or "")
+        sms_origin = str(self.node.try_get_context("saiken:sms_origination_identity") or "")
         env = {
             **environment,
             "SAIKEN_SCHEDULE_GROUP": SCHEDULE_GROUP,
@@ -81,6 +82,7 @@ class Dunning(Construct):
             "SAIKEN_CONNECT_INSTANCE_ID": connect_instance or "unset",
             "SAIKEN_CONNECT_CONTACT_FLOW_ID": connect_flow or "unset",
             "SAIKEN_SCHEDULE_WINDOW_MINUTES": "10",
+            **({"SAIKEN_SMS_ORIGINATION_IDENTITY": sms_origin} if sms_origin else {}),
         }
         self.scheduler_fn = SaikenFunction(
             self,

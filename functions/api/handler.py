@@ -17,6 +17,7 @@ from saiken.api.models import (
     BatchIn,
     BatchItemOut,
     BatchOut,
+    ContactOut,
     ContactPreferencesIn,
     DebtorOut,
     ErrorBody,
@@ -208,6 +209,19 @@ def get_plan(receivable_id: Annotated[str, Path(max_length=64)]) -> PlanOut:
             for s in steps
         ],
     )
+
+
+@app.get(
+    "/receivables/<receivable_id>/contacts",
+    summary="The reminders sent, held back or failed for this receivable, oldest first (応対履歴)",
+    responses=ERRORS,
+    tags=["dunning"],
+)
+def get_contacts(receivable_id: Annotated[str, Path(max_length=64)]) -> list[ContactOut]:
+    creditor = creditor_id()
+    wiring.receivable_service().get(creditor, receivable_id)  # 404 unless it is this creditor's
+    history = wiring.contact_history().for_receivable(creditor, receivable_id)
+    return [ContactOut.model_validate(c.model_dump()) for c in history]
 
 
 @app.get("/ingestions", summary="The latest files ingested for this creditor, newest first", tags=["ingestions"])

@@ -97,3 +97,26 @@ def test_another_creditor_sees_neither_the_plan_nor_the_debtor(lambda_context: A
     assert status == 404
     _, debtor = call("GET", "/debtors/C1", context=lambda_context)
     assert debtor["do_not_contact"] is False
+
+
+def test_contact_history_of_a_receivable(lambda_context: Any) -> None:
+    from saiken.adapters.contacts import ContactRepository
+    from saiken.domain.models import Contact
+
+    call("POST", "/receivables", ITEM, context=lambda_context)
+    at = datetime(2026, 12, 11, 12, 0, tzinfo=JST)
+    common = {"creditor_id": "acme", "debtor_id": "C1", "receivable_id": "INV-1", "slot": at, "at": at}
+    ContactRepository().record(
+        Contact(**common, reminder_id="rm-2", channel="email", outcome="suppressed", reason="no_email")
+    )
+    ContactRepository().record(
+        Contact(**common, reminder_id="rm-1", channel="sms", outcome="sent", to="+819012345678", provider_id="m-1")
+    )
+    status, history = call("GET", "/receivables/INV-1/contacts", context=lambda_context)
+    assert status == 200, history
+    assert [(c["channel"], c["outcome"], c["reason"]) for c in history] == [
+        ("email", "suppressed", "no_email"),
+        ("sms", "sent", None),
+    ]
+    assert history[1]["slot"].startswith("2026-12-11T12:00:00")
+    assert call("GET", "/receivables/INV-1/contacts", creditor="globex", context=lambda_context)[0] == 404

@@ -191,6 +191,14 @@ def idempotency() -> Any:
 
 
 @lru_cache(maxsize=1)
+def contact_history() -> Any:
+    from saiken.adapters.contacts import ContactRepository
+
+    settings()
+    return ContactRepository()
+
+
+@lru_cache(maxsize=1)
 def backoff() -> Any:
     import boto3
 
@@ -201,7 +209,6 @@ def backoff() -> Any:
 
 @lru_cache(maxsize=1)
 def dunning_service() -> DunningService:
-    from saiken.adapters.contacts import ContactRepository
     from saiken.adapters.repository import DebtorRepository, ReceivableRepository
     from saiken.services.dunning import DunningService
 
@@ -209,7 +216,7 @@ def dunning_service() -> DunningService:
     return DunningService(
         receivables=ReceivableRepository(),
         debtors=DebtorRepository(),
-        contacts=ContactRepository(),
+        contacts=contact_history(),
         schedules=schedules(),
         config_for=creditor_config(),
         channels=channels(),
@@ -233,6 +240,7 @@ def reset() -> None:
         creditor_config,
         channels,
         idempotency,
+        contact_history,
         backoff,
         dunning_service,
     ):

@@ -45,7 +45,7 @@ class ContactRepository:
 
     def for_receivable(self, creditor_id: str, receivable_id: str) -> list[Contact]:
         items = ContactItem.by_receivable.query(f"{creditor_id}#{receivable_id}")
-        return [_contact(i) for i in items]
+        return sorted((_contact(i) for i in items), key=lambda c: (c.slot, c.channel))
 
     def for_debtor(self, creditor_id: str, debtor_id: str) -> list[Contact]:
         items = ContactItem.query(_debtor_key(creditor_id, debtor_id), ContactItem.sk.startswith("c#"))

@@ -211,3 +211,22 @@ class PlanOut(BaseModel):
     due_date: str
     segment: str
     steps: list[PlanStepOut] = Field(description="the remaining reminder calendar")
+
+
+class ContactOut(BaseModel):
+    """One entry of a receivable's contact history (応対履歴)."""
+
+    reminder_id: str
+    channel: str
+    outcome: Literal["sent", "suppressed", "failed"]
+    reason: str | None = Field(default=None, description="why it was held back or failed, or why it was late")
+    slot: datetime = Field(description="when it was due to go out")
+    at: datetime = Field(description="when this outcome was recorded")
+    planned_at: datetime | None = None
+    step: int | None = None
+    offset: int | None = None
+    template: str | None = None
+    to: str | None = None
+    subject: str | None = None
+    provider_id: str | None = None
+    sms_parts: int | None = None
