@@ -85,16 +85,15 @@ class DunningService:
         self.config_for = config_for
         self.channels = channels
         self.clock = clock
-        self._planners: dict[tuple[int, str], Planner] = {}
+        self._planners: dict[str, Planner] = {}  # per creditor, rebuilt when its rules object changes
         self._deliver_once = once(self._deliver)
         self._batch: dict[tuple[str, str], tuple[Receivable | None, Debtor | None]] = {}
 
     def planner(self, creditor_id: str) -> Planner:
         rules = self.config_for(creditor_id).rules
-        key = (id(rules), creditor_id)
-        planner = self._planners.get(key)
-        if planner is None:
-            planner = self._planners[key] = Planner(rules)
+        planner = self._planners.get(creditor_id)
+        if planner is None or planner.rules is not rules:
+            planner = self._planners[creditor_id] = Planner(rules)
         return planner
 
     # -- the stream side ---------------------------------------------------------------
