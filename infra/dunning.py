@@ -71,7 +71,7 @@ class Dunning(Construct):
         connect_instance = str(self.node.try_get_context("saiken:connect_instance_id") or "")
         connect_flow = str(self.node.try_get_context("saiken:connect_contact_flow_id") or "")
         sms_origin = str(self.node.try_get_context("saiken:sms_origination_identity") or "")
-        env = {
+        self.environment = env = {
             **environment,
             "SAIKEN_SCHEDULE_GROUP": SCHEDULE_GROUP,
             "SAIKEN_SEND_QUEUE_ARN": self.send_queue.queue_arn,
@@ -126,6 +126,13 @@ class Dunning(Construct):
             self._grant_planning(fn.role, storage)
         self._grant_sending(self.send_fn.role, storage, connect_instance, email_from)
         self.alarms = self._build_alarms()
+
+    def allow_replanning(self, fn: SaikenFunction, storage: Storage) -> None:
+        """Another function (the API, when a debtor's flags change) re-plans receivables too."""
+        for name, value in self.environment.items():
+            if name.startswith("SAIKEN_"):
+                fn.function.add_environment(name, value)
+        self._grant_planning(fn.role, storage)
 
     def _grant_planning(self, role: iam.IRole, storage: Storage) -> None:
         """What both functions need to plan and (re)schedule a receivable."""

@@ -32,4 +32,5 @@ class SaikenStack(Stack):
         self.ingest = Ingest(self, "Intake", storage=self.storage, layer=layer, environment=environment)
         self.api = Api(self, "Http", storage=self.storage, layer=layer, environment=environment)
         self.dunning = Dunning(self, "Dunning", storage=self.storage, layer=layer, environment=environment)
+        self.dunning.allow_replanning(self.api.handler, self.storage)
         self.monitoring = Monitoring(self, "Monitoring", ingest=self.ingest, api=self.api, dunning=self.dunning)

@@ -170,9 +170,11 @@ def change_status(
 def set_contact_preferences(
     debtor_id: Annotated[str, Path(max_length=64)], preferences: Annotated[ContactPreferencesIn, Body()]
 ) -> DebtorOut:
+    creditor = creditor_id()
     overview = wiring.receivable_service().set_contact_preferences(
-        creditor_id(), debtor_id, preferences.model_dump(exclude_none=True)
+        creditor, debtor_id, preferences.model_dump(exclude_none=True)
     )
+    wiring.dunning_service().replan_debtor(creditor, debtor_id)  # a hard stop removes pending reminders now
     return DebtorOut.of(overview)
 
 

@@ -113,3 +113,10 @@ def test_idempotency_and_contacts_tables_expire_their_records(template: Any) -> 
         "AWS::DynamoDB::Table",
         {"TimeToLiveSpecification": {"AttributeName": "expires", "Enabled": True}},
     )
+
+
+def test_the_api_may_replan_a_debtors_receivables(template_json: dict[str, Any]) -> None:
+    statements = policy_of(template_json, "HttpApiRoleDefaultPolicy")
+    actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert {"scheduler:DeleteSchedule", "scheduler:CreateSchedule", "iam:PassRole"} <= actions
+    assert "ses:SendEmail" not in actions

@@ -346,3 +346,20 @@ def test_a_throttled_message_backs_off_exponentially(world: Any) -> None:
         delay = held.visible_at / 1000 - clock_module.time()
         assert expected - 5 < delay <= expected
         sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+
+
+def test_lawyer_retained_through_the_api_removes_pending_reminders_at_once(world: Any, lambda_context: Any) -> None:
+    from tests.integration.test_api import call
+
+    _, router = world
+    add("R1", date(2026, 12, 10))
+    add("R2", date(2026, 12, 20))
+    add("R3", date(2026, 12, 10), debtor="D2")
+    router.settle()
+    assert schedule_of("R1") and schedule_of("R2") and schedule_of("R3")
+    status, debtor = call("PUT", "/debtors/D1/contact-preferences", {"lawyer_retained": True}, context=lambda_context)
+    assert status == 200 and debtor["lawyer_retained"] is True
+    assert schedule_of("R1") is None and schedule_of("R2") is None  # no waiting for the next firing
+    assert schedule_of("R3") is not None  # another debtor: untouched
+    status, _ = call("PUT", "/debtors/D1/contact-preferences", {"lawyer_retained": False}, context=lambda_context)
+    assert status == 200 and schedule_of("R1") is not None  # withdrawn: dunning resumes

@@ -109,6 +109,19 @@ class DunningService:
         slot = self.reschedule(new, self.clock(), debtor)
         return "scheduled" if slot else "deleted"
 
+    def replan_debtor(self, creditor_id: str, debtor_id: str) -> int:
+        """A debtor's flags changed (opt-out, do-not-contact, 受任通知): re-plan each of their open
+        receivables now, so a hard stop removes the pending schedules at once. Returns how many."""
+        debtor = self.debtors.get(creditor_id, debtor_id)
+        now = self.clock()
+        count = 0
+        for r in self.receivables.list_for_debtor(creditor_id, debtor_id):
+            if r.status.is_closed:
+                continue
+            self.reschedule(r, now, debtor)
+            count += 1
+        return count
+
     def reschedule(self, r: Receivable, after: datetime, debtor: Debtor | None) -> Slot | None:
         """Upsert the receivable's one schedule for its next slot after ``after`` (or delete it), and
         record the steps the plan drops on the way there (a holiday, an opt-out...) with their reason."""
