@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from saiken.domain.messages import Renderer, TemplateNotFound
 from saiken.domain.models import Debtor, Receivable
 from saiken.domain.planner import JST, PlannedStep, Planner
-from saiken.domain.rules import Channel, RuleSet, Sender, grid
+from saiken.domain.rules import RuleSet, Sender, grid
 
 
 class RulesError(Exception):
@@ -87,7 +87,7 @@ def validate(rules: RuleSet, templates: dict[str, str]) -> dict[str, Any]:
         for step in planner.calendar_for(r):
             steps += 1
             try:
-                message = renderer.render(_unblocked(step), r, d, sender)
+                message = renderer.render(step, r, d, sender)
             except (TemplateNotFound, jinja2.TemplateError) as exc:
                 problems.append(f"segment {seg.name} {step.channel.value} day {step.offset:+d}: {exc}")
                 continue
@@ -106,10 +106,6 @@ def validate(rules: RuleSet, templates: dict[str, str]) -> dict[str, Any]:
         "sms_parts": sms_parts,
         "problems": sorted(set(problems)),
     }
-
-
-def _unblocked(step: PlannedStep) -> PlannedStep:
-    return step
 
 
 def load_templates(folder: Path | None) -> dict[str, str]:
@@ -140,6 +136,3 @@ def plan_rows(steps: list[PlannedStep]) -> list[dict[str, Any]]:
 
 def now_jst() -> datetime:
     return datetime.now(JST)
-
-
-CHANNELS = [ch.value for ch in Channel]

@@ -57,8 +57,6 @@ _HARD_STOPS = frozenset(
         Reason.NOT_FOUND,
     }
 )
-# Day-level reasons: the step moves to the next open day.
-DAY_REASONS = frozenset({Reason.HOLIDAY, Reason.YEAR_END_CLOSURE, Reason.WEEKEND})
 
 _STATUS_REASON = {
     ReceivableStatus.PAID: Reason.PAID,
@@ -192,7 +190,3 @@ def is_mobile(e164: str) -> bool:
         return False
     kind = phonenumbers.number_type(number)
     return kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
-
-
-def under_cap(contacts_today: int, settings: GuardrailSettings) -> bool:
-    return contacts_today < settings.daily_cap

@@ -269,13 +269,5 @@ class Planner:
         return [s for s in self.calendar_for(r, debtor) if (s.at or s.nominal_at) > now]
 
 
-def day_start(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=JST)
-
-
 def jst_day(moment: datetime) -> date:
     return moment.astimezone(JST).date()
-
-
-def next_day(moment: datetime) -> datetime:
-    return day_start(jst_day(moment) + timedelta(days=1))
