@@ -154,7 +154,10 @@ class DunningRouter:
         pending = records
         for _ in range(3):  # Lambda retries what the function reported as failed
             self.stream_invocations += 1
-            response = invoke("scheduler", {"Records": pending}, LocalContext("saiken-scheduler"))
+            try:
+                response = invoke("scheduler", {"Records": pending}, LocalContext("saiken-scheduler"))
+            except Exception:  # every record failed: Lambda retries the whole batch
+                response = {"batchItemFailures": [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in pending]}
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
             if not failed:
                 return
