@@ -218,7 +218,10 @@ class LocalStack:
         """Real time: S3 events, the receivables stream, schedules as they come due, the send queue."""
         while not self._stop.wait(poll_seconds):
             self.pump()
-            self.router.settle()
+            try:
+                self.router.settle()
+            except Exception:  # a function kept failing: say so, keep serving (Lambda would retry, then DLQ)
+                logging.getLogger("saiken.local").exception("the dunning wiring failed; retrying on the next poll")
 
     def write_state(self, path: Path = STATE_FILE) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
