@@ -25,7 +25,6 @@ from saiken.api.models import (
     FieldErrorOut,
     IngestionRunOut,
     PlanOut,
-    PlanStepOut,
     ReceivableIn,
     ReceivableOut,
     ReceivablePage,
@@ -185,32 +184,7 @@ def set_contact_preferences(
     tags=["dunning"],
 )
 def get_plan(receivable_id: Annotated[str, Path(max_length=64)]) -> PlanOut:
-    from saiken.domain.planner import JST, Planner
-
-    creditor = creditor_id()
-    receivable = wiring.receivable_service().get(creditor, receivable_id)
-    debtor = wiring.upserter().debtors.get(creditor, receivable.debtor_id)
-    planner = Planner(wiring.creditor_config()(creditor).rules)
-    steps = planner.remaining(receivable, wiring.now(), debtor)
-    return PlanOut(
-        receivable_id=receivable_id,
-        status=receivable.status.value,
-        due_date=receivable.due_date.isoformat(),
-        segment=planner.segment_for(receivable).name,
-        steps=[
-            PlanStepOut(
-                at=(s.at or s.nominal_at).astimezone(JST).isoformat(),
-                planned_for=s.nominal_at.isoformat(),
-                channel=s.channel.value,
-                offset=s.offset,
-                step=s.step,
-                template=s.template,
-                state="skipped" if s.skipped else ("deferred" if s.deferred else "planned"),
-                reason=s.reason.value if s.reason else None,
-            )
-            for s in steps
-        ],
-    )
+    return PlanOut.model_validate(wiring.dunning_service().plan(creditor_id(), receivable_id))
 
 
 @app.get(

@@ -363,3 +363,26 @@ def test_lawyer_retained_through_the_api_removes_pending_reminders_at_once(world
     assert schedule_of("R3") is not None  # another debtor: untouched
     status, _ = call("PUT", "/debtors/D1/contact-preferences", {"lawyer_retained": False}, context=lambda_context)
     assert status == 200 and schedule_of("R1") is not None  # withdrawn: dunning resumes
+
+
+def test_a_malformed_message_fails_alone_and_the_rest_of_the_batch_goes(world: Any) -> None:
+    from saiken.local.dunning import _sqs_record
+    from saiken.local.handlers import LocalContext, invoke
+
+    clock, router = world
+    add("R1", date(2026, 12, 10))
+    router.settle()
+    good = schedule_of("R1")
+    assert good is not None
+    clock.set(parse_at(good["ScheduleExpression"]))
+    sqs = boto3.client("sqs", region_name="ap-northeast-1")
+    url = sqs.get_queue_url(QueueName="saiken-send")["QueueUrl"]
+    for body in ("not json", json.dumps({"kind": "something-else"}), good["Target"]["Input"]):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    records = [_sqs_record(m, wiring.settings().send_queue_arn, "ap-northeast-1") for m in messages]
+    response = invoke("send", {"Records": records}, LocalContext("send"))
+    failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+    bad = {m["MessageId"] for m in messages if m["Body"] != good["Target"]["Input"]}
+    assert failed == bad  # back to the queue, then the DLQ and its alarm: nothing silently dropped
+    assert [c.channel for c in sent("R1")] == ["email"]

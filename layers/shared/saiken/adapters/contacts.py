@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import size
 
+from saiken.adapters.repository import is_conditional_failure
 from saiken.adapters.tables import ContactItem
 from saiken.domain.models import Contact
 
@@ -68,7 +69,7 @@ class ContactRepository:
                 ),
             )
         except UpdateError as exc:
-            if "ConditionalCheckFailed" in f"{getattr(exc, 'cause_response_code', '')} {exc}":
+            if is_conditional_failure(exc):
                 return False
             raise
         return True

@@ -33,7 +33,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _is_conditional_failure(exc: Exception) -> bool:
+def is_conditional_failure(exc: Exception) -> bool:
     text = f"{getattr(exc, 'cause_response_code', '')} {exc}"
     return "ConditionalCheckFailed" in text
 
@@ -175,13 +175,7 @@ class _VersionedRepository(Generic[DomainT, ItemT]):
 
     def get_many(self, creditor_id: str, keys: Iterable[str]) -> dict[str, DomainT]:
         """Consistent batch reads, 100 keys a request; missing keys are simply absent."""
-        wanted = [(creditor_id, key) for key in dict.fromkeys(keys)]
-        found: dict[str, DomainT] = {}
-        for start in range(0, len(wanted), BATCH_GET_LIMIT):
-            for item in self.item_class.batch_get(wanted[start : start + BATCH_GET_LIMIT], consistent_read=True):
-                obj = self._from_item(item)
-                found[self._key(obj)] = obj
-        return found
+        return {key: obj for (_, key), obj in self.get_pairs((creditor_id, key) for key in keys).items()}
 
     def get_pairs(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], DomainT]:
         """Consistent batch reads of (creditor, key) pairs, possibly of several creditors at once:
@@ -200,7 +194,7 @@ class _VersionedRepository(Generic[DomainT, ItemT]):
         try:
             item.save()
         except (PutError, UpdateError) as exc:
-            if _is_conditional_failure(exc):
+            if is_conditional_failure(exc):
                 raise ConcurrentUpdate(f"{self.label} {self._key(obj)} changed concurrently") from exc
             raise
         return self._from_item(item)

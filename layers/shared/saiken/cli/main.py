@@ -317,33 +317,22 @@ def plan(
 ) -> None:
     """A receivable's remaining reminder calendar, with the reason for every deferred or skipped step."""
     from saiken import wiring
-    from saiken.cli.rules import now_jst, plan_rows
-    from saiken.domain.planner import Planner
+    from saiken.domain.errors import NotFound
 
     _connect(endpoint)
-    r = wiring.receivable_service().repository.get(creditor, receivable_id)
-    if r is None:
+    try:
+        result = wiring.dunning_service().plan(creditor, receivable_id, whole=all_steps)
+    except NotFound:
         err.print(f"[red]receivable {receivable_id!r} not found for creditor {creditor!r}[/red]")
-        raise typer.Exit(2)
-    debtor = wiring.upserter().debtors.get(creditor, r.debtor_id)
-    planner = Planner(wiring.creditor_config()(creditor).rules)
-    now = now_jst()
-    steps = planner.calendar_for(r, debtor) if all_steps else planner.remaining(r, now, debtor)
+        raise typer.Exit(2) from None
     pending = wiring.schedules().get(creditor, receivable_id)
-    rows = plan_rows(steps)
-    result: dict[str, Any] = {
-        "receivable_id": receivable_id,
-        "status": r.status.value,
-        "due_date": r.due_date.isoformat(),
-        "segment": planner.segment_for(r).name,
-        "pending_schedule": pending["ScheduleExpression"] if pending else None,
-        "steps": rows,
-    }
+    result["pending_schedule"] = pending["ScheduleExpression"] if pending else None
+    rows = result["steps"]
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
         return
     console.print(
-        f"[bold]{receivable_id}[/bold] {r.status.value}, due {r.due_date}, segment {result['segment']}, "
+        f"[bold]{receivable_id}[/bold] {result['status']}, due {result['due_date']}, segment {result['segment']}, "
         f"pending schedule: {result['pending_schedule'] or 'none'}"
     )
     table = Table("when (JST)", "channel", "day", "step", "template", "state", "reason")

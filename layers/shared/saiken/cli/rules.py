@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from saiken.domain.messages import Renderer, TemplateNotFound
 from saiken.domain.models import Debtor, Receivable
-from saiken.domain.planner import JST, PlannedStep, Planner
+from saiken.domain.planner import Planner
 from saiken.domain.rules import RuleSet, Sender, grid
 
 
@@ -112,27 +112,3 @@ def load_templates(folder: Path | None) -> dict[str, str]:
     if folder is None:
         return {}
     return {p.stem: p.read_text(encoding="utf-8-sig") for p in sorted(folder.glob("*.j2"))}
-
-
-def plan_rows(steps: list[PlannedStep]) -> list[dict[str, Any]]:
-    rows = []
-    for s in steps:
-        state = "skipped" if s.skipped else ("deferred" if s.deferred else "planned")
-        rows.append(
-            {
-                "at": (s.at or s.nominal_at).astimezone(JST).isoformat(),
-                "planned_for": s.nominal_at.astimezone(JST).isoformat(),
-                "channel": s.channel.value,
-                "offset": s.offset,
-                "step": s.step,
-                "template": s.template,
-                "state": state,
-                "reason": s.reason.value if s.reason else None,
-                "reminder_id": s.reminder_id,
-            }
-        )
-    return rows
-
-
-def now_jst() -> datetime:
-    return datetime.now(JST)

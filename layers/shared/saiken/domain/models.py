@@ -58,6 +58,11 @@ class Receivable(BaseModel):
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
+    @property
+    def dated_promise(self) -> bool:
+        """A promise to pay with a date: reminders wait for that date, then resume."""
+        return self.status is ReceivableStatus.PROMISED and self.promised_until is not None
+
     def terms_fingerprint(self) -> str:
         return _fingerprint(
             self.debtor_id,

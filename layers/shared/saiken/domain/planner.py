@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from saiken.domain.guardrails import ContactCalendar, Reason, debtor_reason, minutes, receivable_reason
@@ -64,6 +65,24 @@ class PlannedStep:
     @property
     def deferred(self) -> bool:
         return self.at is not None and self.reason is not None
+
+    @property
+    def state(self) -> str:
+        return "skipped" if self.skipped else ("deferred" if self.deferred else "planned")
+
+    def describe(self) -> dict[str, Any]:
+        """The step as `GET /receivables/{id}/plan` and `saiken plan` show it."""
+        return {
+            "at": (self.at or self.nominal_at).isoformat(),
+            "planned_for": self.nominal_at.isoformat(),
+            "channel": self.channel.value,
+            "offset": self.offset,
+            "step": self.step,
+            "template": self.template,
+            "state": self.state,
+            "reason": self.reason.value if self.reason else None,
+            "reminder_id": self.reminder_id,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +149,8 @@ class Planner:
     # -- one step -----------------------------------------------------------------------
     def _promise_limit(self, r: Receivable) -> int | None:
         """Last day (ordinal) a promise to pay keeps reminders away, if one is running."""
-        if r.promised_until is not None and r.status.value == "promised":
+        if r.dated_promise:
+            assert r.promised_until is not None
             return r.promised_until.toordinal() + self._grace
         return None
 
@@ -154,7 +174,7 @@ class Planner:
 
     def _blocked(self, r: Receivable, debtor: Debtor | None, channel: Channel) -> Reason | None:
         """Reasons that hold for every step of this channel (status, debtor flags)."""
-        reason = receivable_reason(r, None) if r.status.value != "promised" or r.promised_until is None else None
+        reason = None if r.dated_promise else receivable_reason(r, None)
         if reason is None and debtor is not None:
             reason = debtor_reason(debtor, channel)
         return reason
@@ -214,7 +234,7 @@ class Planner:
     def next_slot(self, r: Receivable, now: datetime, debtor: Debtor | None = None) -> Slot | None:
         """The first moment strictly after ``now`` at which a step of this receivable may go out."""
         status = r.status
-        if not status.is_dunnable and (status.value != "promised" or r.promised_until is None):
+        if not status.is_dunnable and not r.dated_promise:
             return None
         seg = self.segment_for(r)
         now_key = from_jst(now)

@@ -19,6 +19,7 @@ import jinja2
 from aws_lambda_powertools.metrics import MetricUnit
 
 from saiken.domain.delivery import DeliveryError, DeliveryRejected, Outgoing
+from saiken.domain.errors import NotFound
 from saiken.domain.guardrails import Reason, debtor_reason, receivable_reason
 from saiken.domain.messages import Renderer, TemplateNotFound
 from saiken.domain.models import Contact, ContactOutcome, Debtor, Receivable
@@ -95,6 +96,23 @@ class DunningService:
         if planner is None or planner.rules is not rules:
             planner = self._planners[creditor_id] = Planner(rules)
         return planner
+
+    # -- what an operator looks at ------------------------------------------------------
+    def plan(self, creditor_id: str, receivable_id: str, *, whole: bool = False) -> dict[str, Any]:
+        """A receivable's remaining calendar (``whole``: all of it), each step with its guardrail."""
+        r = self.receivables.get(creditor_id, receivable_id)
+        if r is None:
+            raise NotFound(f"receivable {receivable_id!r} not found")
+        debtor = self.debtors.get(creditor_id, r.debtor_id)
+        planner = self.planner(creditor_id)
+        steps = planner.calendar_for(r, debtor) if whole else planner.remaining(r, self.clock(), debtor)
+        return {
+            "receivable_id": receivable_id,
+            "status": r.status.value,
+            "due_date": r.due_date.isoformat(),
+            "segment": planner.segment_for(r).name,
+            "steps": [step.describe() for step in steps],
+        }
 
     # -- the stream side ---------------------------------------------------------------
     def on_change(self, old: Receivable | None, new: Receivable | None) -> str:
@@ -184,8 +202,9 @@ class DunningService:
         unavailable: DeliveryError | None = None
         today = now.astimezone(JST).date()
         now_ord, now_min = from_jst(now)
+        stopped_by_status = receivable_reason(r, today, config.rules.guardrails.promise_grace_days)
         for step in steps:
-            reason = receivable_reason(r, today, config.rules.guardrails.promise_grace_days)
+            reason = stopped_by_status
             if reason is None:
                 reason = Reason.NOT_FOUND if debtor is None else debtor_reason(debtor, step.channel)
             if reason is not None:
