@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     api_keys_table: str = "saiken-api-keys"
     contacts_table: str = "saiken-contacts"
     idempotency_table: str = "saiken-idempotency"
+    payments_table: str = "saiken-payments"
+    name_match_threshold: float = Field(default=85.0, ge=50, le=100, description="kana name similarity (0-100)")
     # dunning: EventBridge Scheduler -> the send queue
     schedule_group: str = "saiken-reminders"
     send_queue_arn: str = "arn:aws:sqs:ap-northeast-1:123456789012:saiken-send"

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from saiken.services.dunning import DunningService
     from saiken.services.ingest import IngestService
     from saiken.services.receivables import ReceivableService
+    from saiken.services.reconcile import ReconcileService
     from saiken.services.runs import RunService
     from saiken.services.upsert import Upserter
 
@@ -225,6 +226,23 @@ def dunning_service() -> DunningService:
     )
 
 
+@lru_cache(maxsize=1)
+def reconcile_service() -> ReconcileService:
+    from saiken.adapters.payments import PaymentRepository
+    from saiken.adapters.repository import DebtorRepository, ReceivableRepository
+    from saiken.services.reconcile import ReconcileService
+
+    current = settings()
+    return ReconcileService(
+        payments=PaymentRepository(),
+        receivables=ReceivableRepository(),
+        debtors=DebtorRepository(),
+        region=current.region,
+        name_threshold=current.name_match_threshold,
+        clock=now,
+    )
+
+
 def reset() -> None:
     """Forget every cached object (tests and the local stack switch endpoints)."""
     for factory in (
@@ -243,6 +261,7 @@ def reset() -> None:
         contact_history,
         backoff,
         dunning_service,
+        reconcile_service,
     ):
         factory.cache_clear()
     get_settings.cache_clear()

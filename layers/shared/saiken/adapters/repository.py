@@ -59,6 +59,7 @@ def _receivable_to_item(r: Receivable) -> ReceivableItem:
         score=r.score,
         stage=r.stage,
         promised_until=r.promised_until.isoformat() if r.promised_until else None,
+        acknowledged_on=r.acknowledged_on.isoformat() if r.acknowledged_on else None,
         source=r.source,
         row_hash=r.row_hash,
         created_at=r.created_at,
@@ -86,6 +87,7 @@ def _receivable_from_item(item: ReceivableItem) -> Receivable:
         score=float(item.score) if item.score is not None else None,
         stage=item.stage,
         promised_until=date.fromisoformat(item.promised_until) if item.promised_until else None,
+        acknowledged_on=date.fromisoformat(item.acknowledged_on) if item.acknowledged_on else None,
         source=item.source,
         row_hash=item.row_hash,
         version=item.version,
@@ -273,6 +275,10 @@ class DebtorRepository(_VersionedRepository[Debtor, DebtorItem]):
 
     def _key(self, obj: Debtor) -> str:
         return obj.debtor_id
+
+    def iterate(self, creditor_id: str) -> Iterator[Debtor]:
+        for item in DebtorItem.query(creditor_id):
+            yield _debtor_from_item(item)
 
 
 class IngestionRunRepository:

@@ -79,6 +79,7 @@ class ReceivableItem(Model):
     score = NumberAttribute(null=True)
     stage = UnicodeAttribute(null=True)
     promised_until = UnicodeAttribute(null=True)
+    acknowledged_on = UnicodeAttribute(null=True)
     source = UnicodeAttribute(null=True)
     row_hash = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(null=True)
@@ -162,6 +163,36 @@ class ContactItem(Model):
     expires = TTLAttribute(null=True)  # cap items go after a few days
 
 
+class UnmatchedPayments(GlobalSecondaryIndex["PaymentItem"]):  # type: ignore[no-untyped-call]
+    """The unmatched queue: a creditor's payments waiting for an operator, oldest first (sparse:
+    only unmatched payments carry the key)."""
+
+    class Meta:
+        index_name = "unmatched"
+        projection = AllProjection()
+
+    unmatched_creditor = UnicodeAttribute(hash_key=True)
+    paid_on = UnicodeAttribute(range_key=True)
+
+
+class PaymentItem(Model):
+    """入金: one item per source payment id (the id makes a second delivery a no-op)."""
+
+    class Meta:
+        table_name = "saiken-payments"
+        region = "ap-northeast-1"
+
+    creditor_id = UnicodeAttribute(hash_key=True)
+    payment_id = UnicodeAttribute(range_key=True)
+    unmatched = UnmatchedPayments()
+    unmatched_creditor = UnicodeAttribute(null=True)
+    paid_on = UnicodeAttribute()
+    amount = NumberAttribute()
+    state = UnicodeAttribute()
+    record = JSONAttribute()  # the rest of the PaymentRecord (payer, method, allocations, ...)
+    version = VersionAttribute()
+
+
 class IdempotencyItem(Model):
     """powertools idempotency records (send: one per reminder id)."""
 
@@ -180,6 +211,7 @@ ALL_TABLES: tuple[type[Model], ...] = (
     ApiKeyItem,
     ContactItem,
     IdempotencyItem,
+    PaymentItem,
 )
 STREAMED_TABLES: frozenset[type[Model]] = frozenset({ReceivableItem})
 
@@ -193,6 +225,7 @@ def bind_tables(settings: Settings) -> None:
         ApiKeyItem: settings.api_keys_table,
         ContactItem: settings.contacts_table,
         IdempotencyItem: settings.idempotency_table,
+        PaymentItem: settings.payments_table,
     }
     for model, name in names.items():
         model.Meta.table_name = name

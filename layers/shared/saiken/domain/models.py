@@ -7,7 +7,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from saiken.domain.status import ReceivableStatus
 
@@ -52,11 +52,20 @@ class Receivable(BaseModel):
     score: float | None = Field(default=None, ge=0, le=1, description="payment probability, picks the segment")
     stage: str | None = Field(default=None, description="escalation stage, if any")
     promised_until: date | None = Field(default=None, description="no reminders up to this date (promise to pay)")
+    acknowledged_on: date | None = Field(
+        default=None, description="last 承認 (a partial payment): the limitation clock restarts from it"
+    )
     source: str | None = Field(default=None, description="file key or 'api'")
     row_hash: str | None = None
     version: int | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def limitation_date(self) -> date:
+        """消滅時効 (民法166条): 5 years from the due date, or from the last 承認 (152条)."""
+        return limitation_date(self.acknowledged_on or self.due_date)
 
     @property
     def dated_promise(self) -> bool:
@@ -72,6 +81,17 @@ class Receivable(BaseModel):
             self.product,
             self.virtual_account,
         )
+
+
+LIMITATION_YEARS = 5
+
+
+def limitation_date(start: date) -> date:
+    """``start`` + 5 years (29 February -> 28 February)."""
+    try:
+        return start.replace(year=start.year + LIMITATION_YEARS)
+    except ValueError:
+        return start.replace(year=start.year + LIMITATION_YEARS, day=28)
 
 
 def _fingerprint(*values: Any) -> str:

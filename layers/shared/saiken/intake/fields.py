@@ -175,22 +175,28 @@ class FieldIssue(NamedTuple):
     message: str
 
 
+def issues_from(exc: ValidationError, noun: str) -> list[FieldIssue]:
+    """pydantic's errors as the codes users see (missing_value, invalid_amount, unknown_field, ...)."""
+    issues = []
+    for err in exc.errors(include_url=False):
+        name = str(err["loc"][0]) if err["loc"] else None
+        if err["type"] == "missing":
+            issues.append(FieldIssue(name, "missing_value", "a value is required"))
+        elif err["type"] == "extra_forbidden":
+            issues.append(FieldIssue(name, "unknown_field", f"{name!r} is not a {noun} field"))
+        elif err["type"] in ROW_CODES:
+            issues.append(FieldIssue(name, err["type"], err["msg"]))
+        else:  # pydantic's own checks (a value over 512 characters, a list where text belongs, ...)
+            issues.append(FieldIssue(name, "invalid_value", err["msg"]))
+    return issues
+
+
 def validate_row(values: Mapping[str, Any]) -> tuple[ReceivableRow | None, list[FieldIssue]]:
     """Validate one record (CSV cells or an API object); every problem is reported, not just the first."""
     try:
         return ReceivableRow.model_validate(values), []
     except ValidationError as exc:
-        issues = []
-        for err in exc.errors(include_url=False):
-            name = str(err["loc"][0]) if err["loc"] else None
-            if err["type"] == "missing":
-                issues.append(FieldIssue(name, "missing_value", "a value is required"))
-            elif err["type"] == "extra_forbidden":
-                issues.append(FieldIssue(name, "unknown_field", f"{name!r} is not a receivable field"))
-            elif err["type"] in ROW_CODES:
-                issues.append(FieldIssue(name, err["type"], err["msg"]))
-            else:  # pydantic's own checks (a value over 512 characters, a list where text belongs, ...)
-                issues.append(FieldIssue(name, "invalid_value", err["msg"]))
+        issues = issues_from(exc, "receivable")
         if (
             _blank(values.get("phone"))
             and _blank(values.get("email"))
