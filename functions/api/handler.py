@@ -24,6 +24,11 @@ from saiken.api.models import (
     ErrorOut,
     FieldErrorOut,
     IngestionRunOut,
+    ManualMatchIn,
+    PaymentBatchIn,
+    PaymentBatchOut,
+    PaymentOut,
+    PaymentResultOut,
     PlanOut,
     ReceivableIn,
     ReceivableOut,
@@ -32,9 +37,11 @@ from saiken.api.models import (
     StatusChangeIn,
     UpsertOut,
 )
-from saiken.domain.errors import ConcurrentUpdate, NotFound
+from saiken.domain.errors import ConcurrentUpdate, NotFound, NotMatchable
 from saiken.domain.status import InvalidTransition, ReceivableStatus
+from saiken.intake.fields import FieldIssue
 from saiken.observability import logger, metrics, tracer
+from saiken.services.reconcile import Outcome
 
 TITLE = "Saiken API"
 VERSION = "1.0.0"
@@ -74,6 +81,11 @@ def _not_found(exc: NotFound) -> Response[Any]:
 @app.exception_handler(InvalidTransition)
 def _invalid_transition(exc: InvalidTransition) -> Response[Any]:
     return _error(409, "invalid_transition", str(exc))
+
+
+@app.exception_handler(NotMatchable)
+def _not_matchable(exc: NotMatchable) -> Response[Any]:
+    return _error(409, "not_matchable", str(exc))
 
 
 @app.exception_handler(ConcurrentUpdate)
@@ -219,6 +231,66 @@ def get_ingestion(run_id: Annotated[str, Path(max_length=64)]) -> IngestionRunOu
 def get_ingestion_report(run_id: Annotated[str, Path(max_length=64)]) -> ReportLinkOut:
     url, expires_in = wiring.run_service().report_link(creditor_id(), run_id)
     return ReportLinkOut(url=url, expires_in=expires_in)
+
+
+# --- payments (入金消込) ---------------------------------------------------------------
+
+
+def _result(outcome: Outcome | None, issues: list[FieldIssue], index: int | None = None) -> PaymentResultOut:
+    if outcome is None:
+        errors = [FieldErrorOut(field=i.field, code=i.code, message=i.message) for i in issues]
+        return PaymentResultOut(index=index, payment_id=None, state="rejected", errors=errors)
+    return PaymentResultOut.model_validate({**outcome.as_dict(), "index": index})
+
+
+@app.post(
+    "/payments",
+    summary="Report up to 500 payments (入金): each is matched and applied once, however often it is sent",
+    responses={422: ERRORS[422]},
+    tags=["payments"],
+)
+def post_payments(batch: Annotated[PaymentBatchIn, Body()]) -> PaymentBatchOut:
+    items = [p.model_dump(exclude_unset=True, mode="json") for p in batch.payments]
+    answers = wiring.reconcile_service().receive_items(creditor_id(), items, source="api")
+    results = []
+    for index, (outcome, issues) in enumerate(answers):
+        result = _result(outcome, issues, index)
+        if outcome is None and items[index].get("payment_id"):
+            result.payment_id = str(items[index]["payment_id"])
+        results.append(result)
+    rejected = sum(r.state == "rejected" for r in results)
+    return PaymentBatchOut(accepted=len(results) - rejected, rejected=rejected, results=results)
+
+
+@app.get(
+    "/payments/unmatched",
+    summary="The unmatched queue: payments no rule could place, oldest first",
+    tags=["payments"],
+)
+def unmatched_payments(limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[PaymentOut]:
+    return [
+        PaymentOut.model_validate(p.model_dump()) for p in wiring.reconcile_service().unmatched(creditor_id(), limit)
+    ]
+
+
+@app.get("/payments/<payment_id>", summary="One payment and what was done with it", responses=ERRORS, tags=["payments"])
+def get_payment(payment_id: Annotated[str, Path(max_length=128)]) -> PaymentOut:
+    return PaymentOut.model_validate(wiring.reconcile_service().get(creditor_id(), payment_id).model_dump())
+
+
+@app.post(
+    "/payments/<payment_id>/match",
+    summary="Apply an unmatched payment to a receivable (then the debtor's older ones, then credit)",
+    responses={
+        **ERRORS,
+        409: {"description": "The payment is not unmatched", "content": {"application/json": {"model": ErrorOut}}},
+    },
+    tags=["payments"],
+)
+def match_payment(
+    payment_id: Annotated[str, Path(max_length=128)], body: Annotated[ManualMatchIn, Body()]
+) -> PaymentResultOut:
+    return _result(wiring.reconcile_service().match_manually(creditor_id(), payment_id, body.receivable_id), [])
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -18,10 +18,11 @@ from saiken.settings import Settings, get_settings
 if TYPE_CHECKING:
     from saiken.adapters.objects import ObjectStore
     from saiken.adapters.repository import ApiKeyRepository
+    from saiken.services.accounting import AccountingService
     from saiken.services.dunning import DunningService
     from saiken.services.ingest import IngestService
     from saiken.services.receivables import ReceivableService
-    from saiken.services.reconcile import ReconcileService
+    from saiken.services.reconcile import PaymentFileService, ReconcileService
     from saiken.services.runs import RunService
     from saiken.services.upsert import Upserter
 
@@ -243,6 +244,31 @@ def reconcile_service() -> ReconcileService:
     )
 
 
+@lru_cache(maxsize=1)
+def payment_file_service() -> PaymentFileService:
+    from saiken.adapters.repository import IngestionRunRepository
+    from saiken.services.reconcile import PaymentFileService
+
+    return PaymentFileService(reconcile_service(), IngestionRunRepository(), object_store(), clock=now)
+
+
+@lru_cache(maxsize=1)
+def accounting_service() -> AccountingService:
+    from saiken.adapters.payments import PaymentRepository
+    from saiken.adapters.repository import ReceivableRepository
+    from saiken.services.accounting import AccountingService
+
+    settings()
+    return AccountingService(
+        receivables=ReceivableRepository(),
+        payments=PaymentRepository(),
+        config_for=creditor_config(),
+        reports=object_store(),
+        list_creditors=object_store().creditors,
+        clock=now,
+    )
+
+
 def reset() -> None:
     """Forget every cached object (tests and the local stack switch endpoints)."""
     for factory in (
@@ -262,6 +288,8 @@ def reset() -> None:
         backoff,
         dunning_service,
         reconcile_service,
+        payment_file_service,
+        accounting_service,
     ):
         factory.cache_clear()
     get_settings.cache_clear()

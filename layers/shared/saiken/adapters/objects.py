@@ -50,6 +50,16 @@ class ObjectStore:
                 return None
             raise
 
+    def creditors(self) -> list[str]:
+        """Creditors known to the bucket: those with configuration or with files handed over."""
+        found: set[str] = set()
+        for prefix in ("config/", "incoming/"):
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix, Delimiter="/"
+            ):
+                found.update(p["Prefix"][len(prefix) :].rstrip("/") for p in page.get("CommonPrefixes", []))
+        return sorted(c for c in found if c)
+
     def mapping_for(self, creditor_id: str) -> ColumnMapping | None:
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=mapping_key(creditor_id))["Body"].read()

@@ -107,6 +107,7 @@ class IngestionRunItem(Model):
     updated = NumberAttribute(default=0)
     unchanged = NumberAttribute(default=0)
     error_counts = JSONAttribute(null=True)
+    outcomes = JSONAttribute(null=True)
     error_code = UnicodeAttribute(null=True)
     error_message = UnicodeAttribute(null=True)
     report_key = UnicodeAttribute(null=True)

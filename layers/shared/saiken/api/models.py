@@ -69,6 +69,9 @@ class ReceivableOut(BaseModel):
     segment: str | None = None
     product: str | None = None
     virtual_account: str | None = None
+    stage: str | None = None
+    acknowledged_on: date | None = Field(default=None, description="last 承認 (partial payment)")
+    limitation_date: date = Field(description="消滅時効: 5 years from the due date or the last 承認")
     version: int | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -139,6 +142,9 @@ class IngestionRunOut(BaseModel):
     updated: int
     unchanged: int
     error_counts: dict[str, int] = Field(default_factory=dict, description="rejected rows per error code")
+    outcomes: dict[str, int] = Field(
+        default_factory=dict, description="payments files: payments per outcome (applied, partial, unmatched, ...)"
+    )
     error_code: str | None = Field(default=None, description="why the whole file failed, if it did")
     error_message: str | None = None
     report_key: str | None = Field(default=None, description="the per-row error report in the intake bucket")
@@ -230,3 +236,89 @@ class ContactOut(BaseModel):
     subject: str | None = None
     provider_id: str | None = None
     sms_parts: int | None = None
+
+
+# --- payments (入金) ---------------------------------------------------------------------
+
+
+class PaymentIn(BaseModel):
+    """One payment. Loosely typed on purpose: each field is checked by the same rules as a
+    payments CSV row, and every problem comes back with its field and code."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    payment_id: str | None = Field(default=None, description="required; the source's id (sending it again is safe)")
+    paid_at: date | datetime | str | None = Field(default=None, description="required; 入金日, a date or timestamp")
+    amount: int | str | None = Field(default=None, description="required; positive whole yen")
+    payer_name_kana: str | None = Field(default=None, description="振込依頼人名 (half-width kana is fine)")
+    virtual_account: str | None = None
+    reference: str | None = Field(default=None, description="EDI / reference text, often the receivable id")
+    receivable_id: str | None = None
+    payer_code: str | None = Field(default=None, description="振込依頼人コード / the debtor id, if known")
+    cancels: str | None = Field(default=None, description="on a cancellation (取消): the payment_id it reverses")
+
+
+class PaymentBatchIn(BaseModel):
+    payments: list[PaymentIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class AllocationOut(BaseModel):
+    receivable_id: str
+    amount: int
+    balance_after: int | None = Field(default=None, description="what the receivable still owes after it")
+
+
+PaymentState = Literal["applied", "partial", "unmatched", "reversed", "ignored", "duplicate", "rejected"]
+
+
+class PaymentResultOut(BaseModel):
+    index: int | None = None
+    payment_id: str | None
+    state: PaymentState = Field(
+        description="applied / partial (a balance is left) / unmatched (in the queue) / reversed (a cancellation "
+        "gave money back) / ignored (a second cancellation) / duplicate (already received) / rejected (invalid)"
+    )
+    amount: int | None = None
+    method: str | None = Field(
+        default=None, description="reference, virtual_account, amount_debtor, name_amount, manual"
+    )
+    confidence: float | None = None
+    allocations: list[AllocationOut] = Field(default_factory=list)
+    credit: int = Field(default=0, description="overpaid yen left as the debtor's credit")
+    reason: str | None = None
+    detail: str | None = None
+    errors: list[FieldErrorOut] = Field(default_factory=list)
+
+
+class PaymentBatchOut(BaseModel):
+    accepted: int
+    rejected: int
+    results: list[PaymentResultOut]
+
+
+class PaymentOut(BaseModel):
+    payment_id: str
+    paid_on: date
+    amount: int
+    payer_name_kana: str | None = None
+    virtual_account: str | None = None
+    reference: str | None = None
+    receivable_id: str | None = None
+    cancels: str | None = None
+    state: Literal["applied", "unmatched", "reversed", "cancellation"]
+    method: str | None = None
+    confidence: float | None = None
+    debtor_id: str | None = None
+    allocations: list[AllocationOut] = Field(default_factory=list)
+    credit: int = 0
+    reason: str | None = None
+    detail: str | None = None
+    reversed_by: str | None = None
+    source: str | None = None
+    received_at: datetime | None = None
+
+
+class ManualMatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    receivable_id: str = Field(min_length=1, max_length=64, description="the receivable the operator says it pays")

@@ -15,3 +15,9 @@ class ConcurrentUpdate(SaikenError):
     """Someone else changed the item between our read and our write (optimistic locking)."""
 
     code = "conflict"
+
+
+class NotMatchable(SaikenError):
+    """A manual match asked of a payment that is not waiting in the unmatched queue."""
+
+    code = "not_matchable"

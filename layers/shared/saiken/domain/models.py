@@ -119,6 +119,9 @@ class IngestionRun(BaseModel):
     updated: int = 0
     unchanged: int = 0
     error_counts: dict[str, int] = Field(default_factory=dict, description="rejections per error code")
+    outcomes: dict[str, int] = Field(
+        default_factory=dict, description="payments files: payments per outcome (applied, partial, unmatched, ...)"
+    )
     error_code: str | None = None
     error_message: str | None = None
     report_key: str | None = None

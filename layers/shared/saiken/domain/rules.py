@@ -7,7 +7,7 @@ the default rule set (saiken/rules/default.yaml).
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 from enum import StrEnum
 from typing import Any, Self
 
@@ -150,6 +150,27 @@ class Sender(BaseModel):
     sms_origin: str | None = Field(default=None, description="SMS origination identity (sender id or number)")
 
 
+class WriteOffPolicy(BaseModel):
+    """When an unpaid receivable is written off (償却), checked by the daily job.
+
+    Written off when it is at least ``days_past_due`` days past due, or has reached one of
+    ``stages``; and its balance is at least ``min_balance`` (smaller remainders are left for
+    the creditor to settle as they see fit). With neither trigger set, nothing is written off.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    days_past_due: int | None = Field(default=None, ge=1, description="write off this many days after the due date")
+    stages: list[str] = Field(default_factory=list, description="write off on reaching one of these stages")
+    min_balance: int = Field(default=1, ge=1, description="only balances of at least this many yen")
+
+    def applies(self, r: Receivable, today: date) -> bool:
+        if r.status.is_closed or r.balance < self.min_balance:
+            return False
+        overdue = self.days_past_due is not None and (today - r.due_date).days >= self.days_past_due
+        return overdue or (r.stage is not None and r.stage in self.stages)
+
+
 class RuleSet(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -159,6 +180,8 @@ class RuleSet(BaseModel):
     guardrails: GuardrailSettings = Field(default_factory=GuardrailSettings)
     default_segment: str
     segments: list[Segment] = Field(min_length=1)
+    writeoff: WriteOffPolicy | None = Field(default=None, description="償却 policy (none: never automatic)")
+    limitation_warning_days: int = Field(default=90, ge=1, le=730, description="report limitation dates this close")
 
     @field_validator("segments")
     @classmethod

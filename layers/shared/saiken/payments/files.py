@@ -29,6 +29,7 @@ class PaymentFile:
     errors: list[RowError] = field(default_factory=list)
     records: int = 0
     encoding: str | None = None
+    skipped: int = 0  # 入出金取引明細 withdrawals: not payments
 
     @property
     def rejected(self) -> int:
@@ -43,7 +44,9 @@ def read_payments(data: bytes, filename: str, *, reference_year: int | None = No
         except ZenginFileError as exc:
             raise FileError(exc.code, f"Zengin file refused: {exc.message}") from exc
         errors = [RowError(e.record, e.record, e.field, e.code, e.message, e.value) for e in parsed.errors]
-        return PaymentFile(f"zengin-{parsed.kind}", parsed.payments, errors, parsed.records, "cp932")
+        return PaymentFile(
+            f"zengin-{parsed.kind}", parsed.payments, errors, parsed.records, "cp932", skipped=parsed.withdrawals
+        )
     return _read_csv(data, filename)
 
 

@@ -9,15 +9,18 @@ payment, an operator) makes the payment be matched again against what is there n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import csv
+import io
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any, Final, Protocol
 
 from saiken.adapters.payments import AlreadyRecorded, PaymentRepository, ReceivablesChanged
 from saiken.adapters.repository import DebtorRepository, ReceivableRepository
-from saiken.domain.errors import ConcurrentUpdate, NotFound
-from saiken.domain.models import Receivable
+from saiken.domain.errors import ConcurrentUpdate, NotFound, NotMatchable
+from saiken.domain.models import IngestionRun, IngestionState, Receivable
 from saiken.domain.payments import (
     NAME_THRESHOLD,
     Book,
@@ -32,8 +35,16 @@ from saiken.domain.payments import (
     status_after_reversal,
 )
 from saiken.domain.status import ReceivableStatus
+from saiken.intake.fields import FieldIssue
+from saiken.intake.normalize import escape_csv_cell
+from saiken.intake.reader import FileError
+from saiken.intake.report import ErrorReportWriter
+from saiken.payments.fields import validate_payment
+from saiken.payments.files import read_payments
+from saiken.services.ingest import run_id_for
 
 MAX_ATTEMPTS = 5
+MAX_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -153,6 +164,26 @@ class ReconcileService:
                 outcome = self._apply(creditor_id, payment, ledger, source)
             outcomes.append(outcome)
         return outcomes
+
+    def receive_items(
+        self, creditor_id: str, items: Sequence[Mapping[str, Any]], source: str = "api"
+    ) -> list[tuple[Outcome | None, list[FieldIssue]]]:
+        """API batches: validate each item like a CSV row; take the valid ones; answer per item.
+        A payment id repeated in one batch is rejected the second time."""
+        if len(items) > MAX_BATCH:
+            raise ValueError(f"at most {MAX_BATCH} payments per batch")
+        checked: list[tuple[IncomingPayment | None, list[FieldIssue]]] = []
+        seen: set[str] = set()
+        for item in items:
+            row, issues = validate_payment(item)
+            if row is not None and row.payment_id in seen:
+                issues = [FieldIssue("payment_id", "duplicate_payment", "this payment_id appears earlier in the batch")]
+                row = None
+            if row is not None:
+                seen.add(row.payment_id)
+            checked.append((row.incoming() if row else None, issues))
+        outcomes = iter(self.receive(creditor_id, [p for p, _ in checked if p is not None], source))
+        return [(next(outcomes) if p is not None else None, issues) for p, issues in checked]
 
     def _apply(self, creditor_id: str, payment: IncomingPayment, ledger: _Ledger, source: str) -> Outcome:
         matcher = Matcher(ledger.book, self.name_threshold)
@@ -276,14 +307,14 @@ class ReconcileService:
         for _ in range(MAX_ATTEMPTS):
             stored = self.get(creditor_id, payment_id)
             if stored.state is not PaymentState.UNMATCHED:
-                raise ValueError(f"payment {payment_id!r} is {stored.state.value}, not unmatched")
+                raise NotMatchable(f"payment {payment_id!r} is {stored.state.value}, not unmatched")
             ledger = self.load(creditor_id)
             if receivable_id not in ledger.receivables:
                 raise NotFound(f"receivable {receivable_id!r} not found")
             try:
                 match = Matcher(ledger.book, self.name_threshold).manual(stored.incoming(), receivable_id)
             except LookupError as exc:
-                raise ValueError(str(exc)) from exc
+                raise NotMatchable(str(exc)) from exc
             record = stored.with_match(match).model_copy(update={"reason": None, "detail": None})
             try:
                 self._book(ledger, stored.incoming(), record, match)
@@ -291,3 +322,118 @@ class ReconcileService:
                 continue
             return outcome_of(self.get(creditor_id, payment_id))
         raise ConcurrentUpdate(f"payment {payment_id!r} kept changing; try again")
+
+
+# --- payment files from S3 -------------------------------------------------------------
+
+
+class RunStore(Protocol):
+    def get(self, creditor_id: str, run_id: str) -> IngestionRun | None: ...
+    def save(self, run: IngestionRun) -> None: ...
+
+
+class FileStore(Protocol):
+    def read(self, key: str) -> bytes | None: ...
+    def put_report(self, key: str, body: IO[bytes]) -> None: ...
+
+
+RESULT_HEADER: Final = ("payment_id", "state", "amount", "method", "confidence", "receivables", "credit", "reason")
+
+
+def payment_report_key(creditor_id: str, file_key: str, suffix: str) -> str:
+    prefix = f"incoming/{creditor_id}/payments/"
+    name = file_key[len(prefix) :] if file_key.startswith(prefix) else file_key.rsplit("/", 1)[-1]
+    return f"reports/{creditor_id}/payments/{name}.{suffix}.csv"
+
+
+@dataclass
+class PaymentFileService:
+    """One payments file (Zengin or CSV): read, reconcile, report, record the run.
+
+    The run id is the key + ETag, so the same S3 event twice does nothing the second time; and
+    each payment's own id makes even a re-upload under another name apply nothing twice.
+    """
+
+    reconcile: ReconcileService
+    runs: RunStore
+    files: FileStore
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def ingest(self, creditor_id: str, file_key: str, etag: str) -> IngestionRun:
+        run_id = run_id_for(file_key, etag, "payments")
+        previous = self.runs.get(creditor_id, run_id)
+        if previous is not None and previous.state == IngestionState.COMPLETED:
+            return previous.model_copy(update={"state": IngestionState.SKIPPED_DUPLICATE})
+        run = IngestionRun(
+            creditor_id=creditor_id,
+            run_id=run_id,
+            file_key=file_key,
+            started_at=self.clock(),
+            report_key=payment_report_key(creditor_id, file_key, "result"),
+        )
+        self.runs.save(run)
+        data = self.files.read(file_key)
+        if data is None:
+            raise FileNotFoundError(file_key)  # not there yet (eventual listing): Lambda retries
+        try:
+            parsed = read_payments(data, file_key, reference_year=self.clock().year)
+        except FileError as exc:
+            failed = run.model_copy(
+                update={
+                    "state": IngestionState.FAILED,
+                    "error_code": exc.code,
+                    "error_message": exc.message,
+                    "finished_at": self.clock(),
+                }
+            )
+            self.runs.save(failed)
+            return failed
+        try:
+            outcomes = self.reconcile.receive(creditor_id, parsed.payments, source=file_key)
+        except Exception:
+            self.runs.save(run.model_copy(update={"state": IngestionState.FAILED, "error_code": "internal_error"}))
+            raise
+        self.files.put_report(run.report_key or "", _results_csv(outcomes))
+        errors_key = None
+        if parsed.errors:
+            errors_key = payment_report_key(creditor_id, file_key, "errors")
+            buffer = io.StringIO()
+            ErrorReportWriter(buffer).write(parsed.errors)
+            self.files.put_report(errors_key, io.BytesIO(buffer.getvalue().encode("utf-8")))
+        states = Counter(o.state for o in outcomes)
+        done = run.model_copy(
+            update={
+                "state": IngestionState.COMPLETED,
+                "encoding": parsed.encoding,
+                "rows": len(parsed.payments) + parsed.rejected,
+                "accepted": len(parsed.payments),
+                "rejected": parsed.rejected,
+                "error_counts": dict(Counter(e.code for e in parsed.errors)),
+                "outcomes": dict(states, **({"withdrawals_skipped": parsed.skipped} if parsed.skipped else {})),
+                "error_message": f"record errors: {errors_key}" if errors_key else None,
+                "finished_at": self.clock(),
+            }
+        )
+        self.runs.save(done)
+        return done
+
+
+def _results_csv(outcomes: Sequence[Outcome]) -> IO[bytes]:
+    text = io.StringIO()
+    text.write("\ufeff")
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow(RESULT_HEADER)
+    for o in outcomes:
+        writer.writerow(
+            [
+                escape_csv_cell(o.payment_id),
+                o.state,
+                o.amount,
+                o.method or "",
+                "" if o.confidence is None else o.confidence,
+                " ".join(f"{a['receivable_id']}:{a['amount']}" for a in o.allocations),
+                o.credit,
+                o.reason or "",
+            ]
+        )
+    return io.BytesIO(text.getvalue().encode("utf-8"))
