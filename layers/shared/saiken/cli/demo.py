@@ -36,11 +36,11 @@ from saiken import wiring
 from saiken.adapters.channels import ChannelUnavailable, Outgoing
 from saiken.adapters.objects import default_rules, mapping_key, rules_key
 from saiken.adapters.repository import DebtorRepository, ReceivableRepository
+from saiken.cli.demo_payments import PaymentFeed, csv_file, zengin_file
 from saiken.domain.planner import JST
 from saiken.domain.rules import Channel
-from saiken.domain.status import InvalidTransition
 from saiken.local.dunning import StatusChange, VirtualClock
-from saiken.local.handlers import send_function_stdout_to
+from saiken.local.handlers import LocalContext, load_module, send_function_stdout_to
 from saiken.local.stack import IngestEvent, LocalStack
 from saiken.samples import GLOBEX_MAPPING, HEADERS_CUSTOM, write_file
 
@@ -48,6 +48,9 @@ CREDITORS = {
     "acme": {"sender": "アクメカード株式会社", "phone": "0120-100-200", "email": "billing@acme.example"},
     "globex": {"sender": "グローベックス電力", "phone": "0120-300-400", "email": "support@globex.example"},
 }
+BANK_FILES = (timedelta(hours=7, minutes=30), timedelta(hours=12, minutes=30), timedelta(hours=17, minutes=30))
+OPERATOR_MATCHES = 10  # unmatched payments an operator places by hand, per creditor
+WRITEOFF_DAYS = 35  # the demo creditors write off after 35 days (the shipped default is 180)
 BAD_EVERY = 23  # one row in 23 is wrong on purpose: rejected with a reason, the rest go in
 SMS_OUTAGE = (timedelta(days=1, hours=10), timedelta(days=1, hours=16))  # after the start
 
@@ -178,6 +181,10 @@ class Demo:
     runs: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
     redriven: int = 0
+    payment_runs: list[dict[str, Any]] = field(default_factory=list)
+    daily_runs: list[dict[str, Any]] = field(default_factory=list)
+    manual_matches: list[dict[str, Any]] = field(default_factory=list)
+    payment_files: list[str] = field(default_factory=list)
 
     def run(self) -> dict[str, Any]:
         began = time.perf_counter()
@@ -211,8 +218,8 @@ class Demo:
             self.router.settle()
             scheduled = len(self.router.due_schedules())
             c.print(f"{scheduled} receivables have their first reminder scheduled (one schedule each)")
-            payments = self._simulate(t0, t0 + timedelta(days=self.days))
-            summary = self._summarise(api, payments, outage, scheduled, time.perf_counter() - began)
+            self._simulate(t0, t0 + timedelta(days=self.days))
+            summary = self._summarise(api, outage, scheduled, time.perf_counter() - began)
             self._print(summary)
             return summary
         finally:
@@ -228,6 +235,7 @@ class Demo:
                 **base,
                 "name": f"{info['sender']} 督促ルール",
                 "sender": {"name": info["sender"], "phone": info["phone"], "email": info["email"]},
+                "writeoff": {"days_past_due": WRITEOFF_DAYS, "min_balance": 1},
             }
             body = json.dumps(rules, ensure_ascii=False).encode()  # JSON is YAML
             s3.put_object(Bucket=bucket, Key=rules_key(creditor), Body=body)
@@ -294,10 +302,11 @@ class Demo:
         self._stack.pump()  # the S3 event reaches the ingest function
 
     def _collect(self, event: IngestEvent) -> None:
+        runs = self.payment_runs if "/payments/" in event.key else self.runs
         if event.result is not None:
-            self.runs.append(event.result)
+            runs.append(event.result)
         else:
-            self.runs.append({"file_key": event.key, "state": "error", "error_message": event.error})
+            runs.append({"file_key": event.key, "state": "error", "error_message": event.error})
 
     def _api_calls(self, base: str) -> dict[str, Any]:
         acme_key = wiring.api_keys().issue("acme", name="demo")
@@ -329,6 +338,7 @@ class Demo:
             },
             {"debtor_id": "API-D2", "debtor_name": "", "receivable_id": "API-R3", "amount": "12.5", "due_date": "x"},
         ]
+        self._call, self._keys = call, {"acme": acme_key, "globex": globex_key}
         pushed = call("POST", "/receivables/batch", acme_key, {"items": batch}).json()
         cancelled = call("PUT", "/receivables/API-R2/status", acme_key, {"status": "cancelled", "reason": "請求取消"})
         result = {
@@ -360,8 +370,9 @@ class Demo:
         return outage
 
     # -- the simulation ------------------------------------------------------------------
-    def _simulate(self, t0: datetime, end: datetime) -> list[dict[str, Any]]:
+    def _simulate(self, t0: datetime, end: datetime) -> None:
         rng = random.Random(self.seed)
+        self.feed = PaymentFeed(random.Random(self.seed + 100))
         timeline: list[tuple[datetime, str, str, str, int]] = []  # (at, kind, creditor, id, amount)
         for creditor in CREDITORS:
             portfolio = list(ReceivableRepository().iterate(creditor))
@@ -372,10 +383,14 @@ class Demo:
                 if days_to_pay is not None:
                     pay_day = max(r.due_date + timedelta(days=days_to_pay), self.start)
                     at = datetime(pay_day.year, pay_day.month, pay_day.day, rng.randint(8, 22), tzinfo=JST)
+                    amount = r.balance
                     if rng.random() < 0.08:  # pays half first, the rest a few days later
-                        timeline.append((at, "partial", creditor, r.receivable_id, r.balance // 2))
+                        timeline.append((at, "payment", creditor, r.receivable_id, r.balance // 2))
                         at += timedelta(days=rng.randint(2, 6))
-                    timeline.append((at, "payment", creditor, r.receivable_id, r.balance))
+                        amount = r.balance - r.balance // 2
+                    elif rng.random() < 0.03:  # pays a little too much: a credit
+                        amount = r.balance + 1000
+                    timeline.append((at, "payment", creditor, r.receivable_id, amount))
             debtors = sorted({r.debtor_id for r in portfolio})
             for d in _sample(rng, debtors, 0.02):
                 timeline.append(
@@ -385,10 +400,18 @@ class Demo:
                 timeline.append(
                     (t0 + timedelta(days=rng.randint(1, 15), hours=rng.randint(1, 10)), "optout", creditor, d, 0)
                 )
+        midnight = t0.replace(hour=0)
+        for day in range(self.days + 1):
+            base = midnight + timedelta(days=day)
+            timeline.append((base + timedelta(hours=2), "daily", "", "", 0))  # the write-off job
+            for hour in BANK_FILES:  # the bank's 入金明細 files
+                timeline.append((base + hour, "bank", "", "", 0))
+        timeline.append((midnight + timedelta(days=9, hours=10), "bank_reversal", "acme", "", 0))
+        timeline.append((midnight + timedelta(days=3, hours=9), "replay", "", "", 0))
+        timeline.append((midnight + timedelta(days=max(self.days - 3, 1), hours=10), "operator", "", "", 0))
         # ops see the DLQ alarm during the SMS outage and redrive the DLQ an hour after it ends
         timeline.append((self._outage.ends + timedelta(hours=1), "redrive", "", "", 0))
         timeline = sorted(t for t in timeline if t[0] < end)
-        payments: list[dict[str, Any]] = []
         i = 0
         while True:
             candidates = [end]
@@ -405,46 +428,98 @@ class Demo:
                 break
             self.clock.set(moment)
             while i < len(timeline) and timeline[i][0] <= moment:
-                payments.extend(self._apply(timeline[i]))
+                self._apply(timeline[i])
                 i += 1
             self.router.settle()
         self.clock.set(end)
-        return payments
 
-    def _apply(self, event: tuple[datetime, str, str, str, int]) -> list[dict[str, Any]]:
+    def _apply(self, event: tuple[datetime, str, str, str, int]) -> None:
         at, kind, creditor, ident, amount = event
         if kind == "redrive":
             self.redriven += self.router.redrive_dlq()
-            return []
-        if kind in ("payment", "partial"):
-            paying = amount if kind == "partial" else None  # None: whatever is left
-            try:
-                before = wiring.receivable_service().get(creditor, ident).balance
-                after = wiring.receivable_service().apply_payment(creditor, ident, paying, reason="入金")
-            except InvalidTransition:  # cancelled through the API meanwhile
-                return []
-            return [
-                {
-                    "at": at.isoformat(),
-                    "creditor_id": creditor,
-                    "receivable_id": ident,
-                    "amount": before - after.balance,
-                }
-            ]
-        repo = DebtorRepository()
-        debtor = repo.get(creditor, ident)
-        if debtor is None:
-            return []
-        if kind == "lawyer":
-            repo.save(debtor.model_copy(update={"lawyer_retained": True}))
+        elif kind == "payment":
+            r = ReceivableRepository().get(creditor, ident)
+            if r is None or r.status.value == "cancelled":  # cancelled through the API meanwhile
+                return
+            debtor = DebtorRepository().get(creditor, r.debtor_id)
+            kana = debtor.name_kana if debtor else None
+            self.feed.pay(at, creditor, ident, r.debtor_id, kana, r.virtual_account, amount)
+        elif kind == "bank":
+            self._deliver_bank_files(at)
+        elif kind == "bank_reversal":  # the bank takes back one payment it reported (取消)
+            taken = next((p for p in self.feed.delivered if p.creditor_id == creditor and p.how == "name"), None)
+            if taken is not None:
+                self.feed.cancel(taken)
+                self.reversal = taken
+        elif kind == "replay":  # S3 delivers a payments file's event a second time
+            if self.payment_files:
+                s3 = boto3.client("s3", region_name="ap-northeast-1")
+                bucket, key = wiring.settings().bucket, self.payment_files[0]
+                s3.copy_object(
+                    Bucket=bucket,
+                    Key=key,
+                    CopySource={"Bucket": bucket, "Key": key},
+                    MetadataDirective="REPLACE",
+                    Metadata={"replayed": "true"},
+                )
+                self._stack_pump()
+        elif kind == "daily":
+            result = load_module("reconcile").daily({}, LocalContext("saiken-reconcile-daily"))
+            self.daily_runs.extend(result["creditors"])
+        elif kind == "operator":
+            self._work_unmatched_queue()
         else:
-            repo.save(debtor.model_copy(update={"opt_outs": sorted({*debtor.opt_outs, "sms"})}))
-        return []
+            repo = DebtorRepository()
+            debtor = repo.get(creditor, ident)
+            if debtor is None:
+                return
+            if kind == "lawyer":
+                repo.save(debtor.model_copy(update={"lawyer_retained": True}))
+            else:
+                repo.save(debtor.model_copy(update={"opt_outs": sorted({*debtor.opt_outs, "sms"})}))
+
+    def _deliver_bank_files(self, now: datetime) -> None:
+        s3 = boto3.client("s3", region_name="ap-northeast-1")
+        bucket = wiring.settings().bucket
+        for creditor, payments in self.feed.due(now).items():
+            local = now.astimezone(JST)
+            if creditor == "acme":
+                key = f"incoming/acme/payments/zengin-{local:%Y%m%d-%H%M}.txt"
+                body = zengin_file(payments, local.date())
+            else:
+                key = f"incoming/globex/payments/入金明細-{local:%Y%m%d-%H%M}.csv"
+                body = csv_file(payments)
+            path = self.out / "payments" / key.rsplit("/", 1)[-1]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(body)
+            s3.put_object(Bucket=bucket, Key=key, Body=body)
+            self.payment_files.append(key)
+        self._stack_pump()
+
+    def _work_unmatched_queue(self) -> None:
+        """An operator goes through the unmatched queue (API), finds the payer (a phone call) and
+        matches the payment by hand."""
+        meant = {p.payment_id: p for p in self.feed.delivered}
+        for creditor, key in self._keys.items():
+            queue = self._call("GET", "/payments/unmatched?limit=500", key).json()
+            for payment in queue[:OPERATOR_MATCHES]:
+                intended = meant.get(payment["payment_id"])
+                if intended is None:
+                    continue
+                response = self._call(
+                    "POST", f"/payments/{payment['payment_id']}/match", key, {"receivable_id": intended.receivable_id}
+                )
+                self.manual_matches.append(
+                    {
+                        "creditor_id": creditor,
+                        "payment_id": payment["payment_id"],
+                        "status": response.status_code,
+                        "state": response.json().get("state"),
+                    }
+                )
 
     # -- outputs -------------------------------------------------------------------------
-    def _summarise(
-        self, api: dict[str, Any], payments: list[dict[str, Any]], outage: SmsOutage, scheduled: int, seconds: float
-    ) -> dict[str, Any]:
+    def _summarise(self, api: dict[str, Any], outage: SmsOutage, scheduled: int, seconds: float) -> dict[str, Any]:
         from saiken.local.inspect import sent_emails
 
         held_back = [c for c in self.history.contacts.values() if c.outcome != "sent"]
@@ -477,7 +552,8 @@ class Demo:
         per_channel = Counter(m["channel"] for m in sent)
         suppressed = Counter(c.reason for c in held_back if c.outcome == "suppressed")
         deferred = Counter(m["deferred_because"] for m in sent if m["deferred_because"])
-        paid = payments
+        reconciliation = self._reconciliation()
+        written_off = [e for e in self.events if e.new == "written_off"]
         summary = {
             "simulated": {
                 "from": self._t0.isoformat(),
@@ -498,9 +574,17 @@ class Demo:
             "suppressed_per_reason": dict(suppressed.most_common()),
             "deferred_per_reason": dict(deferred.most_common()),
             "failed": sum(1 for c in held_back if c.outcome == "failed"),
-            "payments": len(paid),
+            "payments": reconciliation["payments_in"],
             "paid_receivables": sum(1 for e in self.events if e.new == "paid"),
-            "paid_amount": sum(p["amount"] for p in paid),
+            "paid_amount": reconciliation["collected"],
+            "collected_amount": reconciliation["collected"],
+            "reconciliation": reconciliation,
+            "write_offs": {
+                "receivables": len(written_off),
+                "amount": sum(r["written_off_amount"] for r in self.daily_runs),
+                "exports": sorted({k for r in self.daily_runs if r["written_off"] for k in r["reports"][:1]}),
+                "nearing_limitation": max((r["nearing_limitation"] for r in self.daily_runs), default=0),
+            },
             "status_changes": dict(Counter(f"{e.old}->{e.new}" for e in self.events if e.old)),
             "sms_outage": {
                 "from": outage.begins.isoformat(),
@@ -531,6 +615,46 @@ class Demo:
         )
         return summary
 
+    def _reconciliation(self) -> dict[str, Any]:
+        """What the reconcile path did with the bank's files, from the payments table itself."""
+        from saiken.adapters.payments import PaymentRepository
+        from saiken.domain.payments import PaymentState
+
+        meant = {p.payment_id: p for p in self.feed.delivered}
+        states: Counter[str] = Counter()
+        methods: Counter[str] = Counter()
+        collected = credits = misapplied = partial = 0
+        for creditor in CREDITORS:
+            for record in PaymentRepository().iterate(creditor):
+                states[record.state.value] += 1
+                if record.state is not PaymentState.APPLIED:
+                    continue
+                methods[record.method.value if record.method else "-"] += 1
+                collected += sum(a.amount for a in record.allocations)
+                credits += record.credit
+                partial += any(a.balance_after for a in record.allocations)
+                intended = meant.get(record.payment_id)
+                if intended is not None and intended.debtor_id != record.debtor_id:
+                    misapplied += 1
+        runs = Counter(r["state"] for r in self.payment_runs)
+        unmatched = Counter(p.reason for c in CREDITORS for p in wiring.reconcile_service().unmatched(c, limit=1000))
+        return {
+            "files": len(self.payment_files),
+            "file_runs": dict(runs),
+            "payments_in": len(self.feed.delivered),
+            "per_state": dict(states),
+            "matched_per_method": dict(methods.most_common()),
+            "partial": partial,
+            "unmatched_now": sum(unmatched.values()),
+            "unmatched_per_reason": dict(unmatched.most_common()),
+            "manual_matches": len([m for m in self.manual_matches if m["status"] == 200]),
+            "reversed": states.get("reversed", 0),
+            "credits": credits,
+            "collected": collected,
+            "misapplied": misapplied,
+            "payer_mix": dict(Counter(p.how for p in self.feed.delivered if not p.cancel)),
+        }
+
     def _print(self, s: dict[str, Any]) -> None:
         c = self.console
         table = Table("", "email", "sms", "ivr", title=f"Reminders delivered over {s['simulated']['days']} days")
@@ -539,7 +663,24 @@ class Demo:
         c.print(table)
         c.print(
             f"receivables {s['receivables']} {s['receivables_per_creditor']}; paid {s['paid_receivables']} "
-            f"(¥{s['paid_amount']:,} in {s['payments']} payments)"
+            f"(¥{s['paid_amount']:,} collected from {s['payments']} bank payments)"
+        )
+        r = s["reconciliation"]
+        table = Table(
+            "入金消込", "count", title=f"Reconciliation: {r['files']} bank files (Zengin 01 for acme, CSV for globex)"
+        )
+        for method, n in r["matched_per_method"].items():
+            table.add_row(f"matched by {method}", str(n))
+        table.add_row("of which partial (balance left)", str(r["partial"]))
+        table.add_row("unmatched (queue now)", f"{r['unmatched_now']} {r['unmatched_per_reason']}")
+        table.add_row("reversed by the bank (取消)", str(r["reversed"]))
+        table.add_row("credits (overpaid yen)", f"¥{r['credits']:,}")
+        table.add_row("applied to the wrong debtor", str(r["misapplied"]))
+        c.print(table)
+        w = s["write_offs"]
+        c.print(
+            f"write-offs (償却): {w['receivables']} receivables, ¥{w['amount']:,}; "
+            f"limitation (消滅時効) within 90 days: {w['nearing_limitation']}"
         )
         c.print("suppressed: " + (", ".join(f"{k} {v}" for k, v in s["suppressed_per_reason"].items()) or "none"))
         c.print("deferred:   " + (", ".join(f"{k} {v}" for k, v in s["deferred_per_reason"].items()) or "none"))
@@ -578,11 +719,22 @@ def check_outbox(outbox: Path, events: Path, daily_cap: int) -> dict[str, Any]:
     from saiken.domain.guardrails import _jp_holidays
 
     lines = [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines() if line]
-    paid_at: dict[tuple[str, str], str] = {}
+    closed: dict[tuple[str, str], list[tuple[str, bool]]] = {}  # receivable -> (at, closed from then on)
     for line in events.read_text(encoding="utf-8").splitlines():
         e = json.loads(line)
-        if e["to"] == "paid":
-            paid_at.setdefault((e["creditor_id"], e["receivable_id"]), e["at"])
+        closed.setdefault((e["creditor_id"], e["receivable_id"]), []).append(
+            (e["at"], e["to"] in ("paid", "written_off"))
+        )
+
+    def was_closed(key: tuple[str, str], at: str) -> bool:
+        """Paid or written off at that moment (a payment the bank took back reopens it)."""
+        state = False
+        for when, is_closed in closed.get(key, ()):
+            if when > at:
+                break
+            state = is_closed
+        return state
+
     per_day: Counter[tuple[str, str, str]] = Counter()
     night, holiday, after_paid, not_named = [], [], [], []
     for m in lines:
@@ -592,8 +744,7 @@ def check_outbox(outbox: Path, events: Path, daily_cap: int) -> dict[str, Any]:
         d = at.date()
         if d in _jp_holidays(d.year) or (d.month == 12 and d.day >= 29) or (d.month == 1 and d.day <= 3):
             holiday.append(m["receivable_id"])
-        paid = paid_at.get((m["creditor_id"], m["receivable_id"]))
-        if paid is not None and m["sent_at"] >= paid:
+        if was_closed((m["creditor_id"], m["receivable_id"]), m["sent_at"]):
             after_paid.append(m["receivable_id"])
         if CREDITORS[m["creditor_id"]]["sender"] not in (m["body"] or "") + (m["subject"] or ""):
             not_named.append(m["receivable_id"])
@@ -603,6 +754,6 @@ def check_outbox(outbox: Path, events: Path, daily_cap: int) -> dict[str, Any]:
         "no SMS/IVR/email outside 08:00-21:00 JST": not night or night[:5],
         "nothing on a public holiday or 12/29-1/3": not holiday or holiday[:5],
         f"no debtor above {daily_cap} contacts a day": not over_cap or over_cap[:5],
-        "no message after the receivable was paid": not after_paid or after_paid[:5],
+        "no message after the receivable was paid or written off": not after_paid or after_paid[:5],
         "every message names the creditor": not not_named or not_named[:5],
     }

@@ -24,6 +24,10 @@ app.add_typer(receivables_app, name="receivables")
 rules_app = typer.Typer(help="Dunning rules (督促ルール): preview, validate, JSON Schema.", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(rules_app, name="rules")
+payments_app = typer.Typer(
+    help="Payments (入金) on the local stack: the unmatched queue, manual matches.", no_args_is_help=True
+)
+app.add_typer(payments_app, name="payments")
 
 console = Console()
 err = Console(stderr=True)
@@ -172,12 +176,16 @@ def upload(
     creditor: Annotated[str, typer.Option(help="the creditor whose receivables these are")],
     endpoint: EndpointOption = None,
     wait: Annotated[float, typer.Option(help="seconds to wait for the ingestion result (0: don't)")] = 60.0,
+    kind: Annotated[str, typer.Option(help="receivables, or payments (Zengin .txt/.dat or CSV)")] = "receivables",
 ) -> None:
-    """Put a file into incoming/{creditor}/receivables/ like a creditor would, then show the result."""
+    """Put a file into incoming/{creditor}/{kind}/ like a creditor would, then show the result."""
     from saiken.cli.upload import upload_file
 
+    if kind not in ("receivables", "payments"):
+        err.print(f"[red]--kind must be receivables or payments, not {kind!r}[/red]")
+        raise typer.Exit(2)
     _connect(endpoint)
-    run = upload_file(file, creditor, wait_seconds=wait, console=console)
+    run = upload_file(file, creditor, wait_seconds=wait, console=console, kind=kind)
     if run is None:
         if wait:
             err.print("[yellow]uploaded; no ingestion result yet (is `saiken local up` running?)[/yellow]")
@@ -187,6 +195,7 @@ def upload(
     console.print(
         f"[{colour}]{run.state}[/{colour}] {run.file_key}: rows {run.rows} = accepted {run.accepted} + rejected "
         f"{run.rejected}; report s3://.../{run.report_key}"
+        + (f"; payments: {', '.join(f'{k} {v}' for k, v in run.outcomes.items())}" if run.outcomes else "")
     )
     if run.error_code:
         err.print(f"[red]{run.error_code}: {run.error_message}[/red]")
@@ -347,6 +356,103 @@ def plan(
             row["reason"] or "",
         )
     console.print(table)
+
+
+@app.command("match")
+def match_offline(
+    receivables: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="receivables file (intake CSV/TSV)")],
+    payments: Annotated[
+        Path, typer.Option(exists=True, dir_okay=False, help="payments: Zengin 01/03 (.txt/.dat) or CSV")
+    ],
+    threshold: Annotated[float, typer.Option(min=50, max=100, help="kana name similarity needed (0-100)")] = 85.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Match payments to receivables offline (no AWS): the same matcher the reconcile function runs."""
+    from saiken.cli.payments import match_files
+
+    try:
+        result, receivable_errors, payment_errors = match_files(receivables, payments, threshold=threshold)
+    except FileError as exc:
+        err.print(f"[red]{exc.code}: {exc.message}[/red]")
+        raise typer.Exit(2) from exc
+    for name, errors in (("receivables", receivable_errors), ("payments", payment_errors)):
+        for e in errors:
+            err.print(f"[yellow]{name} row {e.row} (line {e.line}) {e.field or ''}: {e.code}: {e.message}[/yellow]")
+    if as_json:
+        rejected = [
+            {"file": name, "row": e.row, "field": e.field, "code": e.code, "message": e.message}
+            for name, errors in (("receivables", receivable_errors), ("payments", payment_errors))
+            for e in errors
+        ]
+        print(json.dumps({**result, "rejected": rejected}, ensure_ascii=False))
+        return
+    table = Table("", "payments", "yen", title="入金消込")
+    for key in ("matched", "partial", "unmatched", "reversed", "credits"):
+        rows = result[key]
+        table.add_row(key, str(len({r["payment_id"] for r in rows})), f"¥{sum(r['amount'] for r in rows):,}")
+    console.print(table)
+    by_method: dict[str, int] = {}
+    for r in result["matched"] + result["partial"]:
+        by_method[r["method"]] = by_method.get(r["method"], 0) + 1
+    console.print("by method: " + ", ".join(f"{k} {v}" for k, v in sorted(by_method.items())))
+
+
+@payments_app.command("unmatched")
+def payments_unmatched(
+    creditor: Annotated[str, typer.Option(help="whose payments", envvar="SAIKEN_CREDITOR")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    endpoint: EndpointOption = None,
+) -> None:
+    """The unmatched queue: payments no rule could place, oldest first."""
+    from saiken import wiring
+
+    _connect(endpoint)
+    queue = wiring.reconcile_service().unmatched(creditor, limit=500)
+    if as_json:
+        print(json.dumps([p.model_dump(mode="json", exclude={"version"}) for p in queue], ensure_ascii=False))
+        return
+    table = Table("payment", "paid on", "amount", "payer (kana)", "account", "reference", "reason", title=creditor)
+    for p in queue:
+        table.add_row(
+            p.payment_id,
+            p.paid_on.isoformat(),
+            f"¥{p.amount:,}",
+            p.payer_name_kana or "",
+            p.virtual_account or "",
+            p.reference or "",
+            p.reason or "",
+        )
+    console.print(table)
+
+
+@payments_app.command("match")
+def payments_match(
+    payment_id: Annotated[str, typer.Argument(help="an unmatched payment")],
+    receivable_id: Annotated[str, typer.Argument(help="the receivable it pays")],
+    creditor: Annotated[str, typer.Option(help="whose payment", envvar="SAIKEN_CREDITOR")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    endpoint: EndpointOption = None,
+) -> None:
+    """Apply an unmatched payment to a receivable (then the debtor's older ones, then credit)."""
+    from saiken import wiring
+    from saiken.domain.errors import NotFound, NotMatchable
+
+    _connect(endpoint)
+    try:
+        outcome = wiring.reconcile_service().match_manually(creditor, payment_id, receivable_id)
+    except (NotFound, NotMatchable) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    if as_json:
+        print(json.dumps(outcome.as_dict(), ensure_ascii=False))
+        return
+    spread = ", ".join(
+        f"{a['receivable_id']} ¥{a['amount']:,} (left ¥{a['balance_after']:,})" for a in outcome.allocations
+    )
+    console.print(
+        f"[green]{outcome.state}[/green] {payment_id} ¥{outcome.amount:,}: {spread}"
+        + (f"; credit ¥{outcome.credit:,}" if outcome.credit else "")
+    )
 
 
 @app.command()

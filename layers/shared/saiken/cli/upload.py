@@ -15,13 +15,15 @@ from saiken.adapters.repository import IngestionRunRepository
 from saiken.domain.models import IngestionRun, IngestionState
 
 
-def intake_key(creditor_id: str, file: Path) -> str:
-    return f"incoming/{creditor_id}/receivables/{file.name}"
+def intake_key(creditor_id: str, file: Path, kind: str = "receivables") -> str:
+    return f"incoming/{creditor_id}/{kind}/{file.name}"
 
 
-def upload_file(file: Path, creditor_id: str, *, wait_seconds: float, console: Console) -> IngestionRun | None:
+def upload_file(
+    file: Path, creditor_id: str, *, wait_seconds: float, console: Console, kind: str = "receivables"
+) -> IngestionRun | None:
     settings = wiring.settings()
-    key = intake_key(creditor_id, file)
+    key = intake_key(creditor_id, file, kind)
     s3 = boto3.client("s3", region_name=settings.region)
     uploaded_at = datetime.now(UTC) - timedelta(seconds=5)  # S3's clock may run a little behind ours
     with Progress(

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -26,7 +27,8 @@ from moto.server import ThreadedMotoServer
 from saiken import wiring
 from saiken.adapters.tables import create_tables
 from saiken.local.handlers import LocalContext, invoke
-from saiken.services.ingest import ASYNC_RETRIES, INTAKE_SUFFIXES
+from saiken.payments.files import PAYMENT_SUFFIXES
+from saiken.services.ingest import ASYNC_RETRIES, INTAKE_SUFFIXES, parse_intake_key
 
 REGION = "ap-northeast-1"
 EVENTS_QUEUE = "saiken-local-s3-events"
@@ -175,7 +177,7 @@ class LocalStack:
                             }
                         },
                     }
-                    for suffix in INTAKE_SUFFIXES
+                    for suffix in dict.fromkeys(INTAKE_SUFFIXES + PAYMENT_SUFFIXES)
                 ]
             },
         )
@@ -196,12 +198,16 @@ class LocalStack:
                 sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def _invoke_ingest(self, event: dict[str, Any]) -> int:
-        """Like Lambda's async invocation: the first try and up to two retries, then give up loudly."""
+        """Like Lambda's async invocation: the first try and up to two retries, then give up loudly.
+        Receivables files go to the ingest function, payments files to the reconcile function (in
+        AWS the latter arrive through EventBridge; the function reads both shapes)."""
         keys = [r["s3"]["object"]["key"] for r in event["Records"]]
+        parsed = parse_intake_key(unquote_plus(keys[0])) if keys else None
+        function = "reconcile" if parsed is not None and parsed[1] == "payments" else "ingest"
         error: Exception | None = None
         for _ in range(1 + ASYNC_RETRIES):
             try:
-                result = invoke("ingest", event, LocalContext("saiken-ingest"))
+                result = invoke(function, event, LocalContext(f"saiken-{function}"))
             except Exception as exc:  # the function failed: Lambda would retry the same event
                 error = exc
                 continue
