@@ -28,6 +28,7 @@ class SaikenFunction(Construct):
         description: str,
         timeout: Duration | None = None,
         memory_size: int = 512,
+        entry: str = "handler",
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
@@ -48,7 +49,7 @@ class SaikenFunction(Construct):
             self,
             "Function",
             code=_lambda.Code.from_asset(str(FUNCTIONS / name), exclude=["__pycache__", "*.pyc"]),
-            handler="handler.handler",
+            handler=f"handler.{entry}",
             runtime=_lambda.Runtime.PYTHON_3_14,
             architecture=_lambda.Architecture.ARM_64,
             layers=[layer],

@@ -14,10 +14,13 @@ from infra.api import Api
 from infra.constants import METRICS_NAMESPACE, SERVICE
 from infra.dunning import Dunning
 from infra.ingest import Ingest
+from infra.reconcile import Reconcile
 
 
 class Monitoring(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, ingest: Ingest, api: Api, dunning: Dunning) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, ingest: Ingest, api: Api, dunning: Dunning, reconcile: Reconcile
+    ) -> None:
         super().__init__(scope, construct_id)
         topic_key = kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns")
         self.topic = sns.Topic(self, "Alarms", display_name="Saiken alarms", master_key=topic_key)
@@ -31,7 +34,7 @@ class Monitoring(Construct):
                 conditions={"Bool": {"aws:SecureTransport": "false"}},
             )
         )
-        self.alarms = [*ingest.alarms, api.server_errors, *dunning.alarms]
+        self.alarms = [*ingest.alarms, api.server_errors, *dunning.alarms, *reconcile.alarms]
         for alarm in self.alarms:
             alarm.add_alarm_action(actions.SnsAction(self.topic))
         self.dashboard = self._build_dashboard(api, dunning)
@@ -94,6 +97,33 @@ class Monitoring(Construct):
                     dunning.send_queue.metric_approximate_number_of_messages_visible(),
                     dunning.send_dlq.metric_approximate_number_of_messages_visible(),
                 ],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Payments (入金消込)",
+                left=[
+                    metric("Payments_applied"),
+                    metric("Payments_partial"),
+                    metric("Payments_unmatched"),
+                    metric("Payments_reversed"),
+                    metric("Payments_duplicate"),
+                ],
+                right=[metric("PaymentFilesFailed")],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Unmatched queue and write-offs (daily)",
+                left=[
+                    cloudwatch.Metric(
+                        namespace=METRICS_NAMESPACE,
+                        metric_name="OldestUnmatchedPaymentDays",
+                        dimensions_map={"service": SERVICE},
+                        statistic="Maximum",
+                        period=Duration.days(1),
+                    ),
+                    metric("UnmatchedPayments"),
+                ],
+                right=[metric("WrittenOff"), metric("NearingLimitation")],
                 width=12,
             ),
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=12),

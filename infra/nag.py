@@ -19,6 +19,9 @@ ACKNOWLEDGED: dict[str, str] = {
         "The ingest function reads any creditor's files under incoming/; the creditor is in the key, not known "
         "at deploy time"
     ),
+    "AwsSolutions-IAM5[Resource::<StorageIntakeEACB8F35.Arn>/incoming/*/payments/*]": (
+        "The reconcile function reads any creditor's payments files (incoming/{creditor}/payments/); read-only"
+    ),
     "AwsSolutions-IAM5[Resource::<StorageIntakeEACB8F35.Arn>/config/*]": (
         "Per-creditor column mappings live under config/{creditor}/; read-only"
     ),

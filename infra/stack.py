@@ -12,6 +12,7 @@ from infra.dunning import Dunning
 from infra.ingest import Ingest
 from infra.layer import SharedLayer
 from infra.monitoring import Monitoring
+from infra.reconcile import Reconcile, grant_booking
 from infra.storage import Storage
 
 
@@ -27,10 +28,15 @@ class SaikenStack(Stack):
             "SAIKEN_API_KEYS_TABLE": self.storage.api_keys.table_name,
             "SAIKEN_CONTACTS_TABLE": self.storage.contacts.table_name,
             "SAIKEN_IDEMPOTENCY_TABLE": self.storage.idempotency.table_name,
+            "SAIKEN_PAYMENTS_TABLE": self.storage.payments.table_name,
             "SAIKEN_BUCKET": self.storage.bucket.bucket_name,
         }
         self.ingest = Ingest(self, "Intake", storage=self.storage, layer=layer, environment=environment)
         self.api = Api(self, "Http", storage=self.storage, layer=layer, environment=environment)
         self.dunning = Dunning(self, "Dunning", storage=self.storage, layer=layer, environment=environment)
         self.dunning.allow_replanning(self.api.handler, self.storage)
-        self.monitoring = Monitoring(self, "Monitoring", ingest=self.ingest, api=self.api, dunning=self.dunning)
+        self.reconcile = Reconcile(self, "Payments", storage=self.storage, layer=layer, environment=environment)
+        grant_booking(self.storage, self.api.handler.role)  # POST /payments, manual matches
+        self.monitoring = Monitoring(
+            self, "Monitoring", ingest=self.ingest, api=self.api, dunning=self.dunning, reconcile=self.reconcile
+        )

@@ -19,6 +19,7 @@ from saiken.adapters.tables import (
     DebtorItem,
     IdempotencyItem,
     IngestionRunItem,
+    PaymentItem,
     ReceivableItem,
 )
 
@@ -63,6 +64,7 @@ class Storage(Construct):
         self.api_keys = self.tables[ApiKeyItem]
         self.contacts = self.tables[ContactItem]
         self.idempotency = self.tables[IdempotencyItem]
+        self.payments = self.tables[PaymentItem]
         self.access_logs = self._build_access_log_bucket()
         self.bucket = self._build_intake_bucket()
 
@@ -151,6 +153,7 @@ class Storage(Construct):
             bucket_key_enabled=True,
             enforce_ssl=True,
             versioned=True,
+            event_bridge_enabled=True,  # payments files reach the reconcile function through EventBridge
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="intake/",
             lifecycle_rules=[

@@ -16,6 +16,7 @@ from saiken.observability import logger, metrics, tracer
 from saiken.services.ingest import parse_intake_key
 
 RECEIVABLES = "receivables"
+PAYMENTS = "payments"
 _RUN_METRIC = {
     IngestionState.COMPLETED: "IngestionCompleted",
     IngestionState.FAILED: "IngestionFailed",
@@ -46,6 +47,8 @@ def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
     for record in event.records:
         key = unquote_plus(record.s3.get_object.key)  # S3 sends keys URL-encoded (+ for space)
         parsed = parse_intake_key(key)
+        if parsed is not None and parsed[1] == PAYMENTS:
+            continue  # a payments CSV: the reconcile function has it (through EventBridge)
         if parsed is None or parsed[1] != RECEIVABLES:
             logger.warning("ignored object outside incoming/{creditor}/receivables/", extra={"key": key})
             metrics.add_metric(name="IgnoredObjects", unit=MetricUnit.Count, value=1)

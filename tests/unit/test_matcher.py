@@ -78,8 +78,10 @@ def test_a_mistyped_corporate_name_matches_by_similarity_and_amount() -> None:
 
 
 def test_below_the_threshold_or_no_hint_goes_to_the_unmatched_queue() -> None:
-    far = Matcher(_book()).match(_pay(7000, payer_name_kana="ﾜﾀﾅﾍﾞ ｹﾝ"))
+    far = Matcher(_book()).match(_pay(7000, payer_name_kana="ｽｽﾞｷ ｲﾁﾛｳ"))  # half of two names, neither close
     assert not far.matched and far.reason == "below_threshold" and far.allocations == ()
+    stranger = Matcher(_book()).match(_pay(7000, payer_name_kana="ﾜﾀﾅﾍﾞ ｹﾝ"))
+    assert stranger.reason == "no_candidate" and stranger.allocations == ()
     nothing = Matcher(_book()).match(_pay(7000))
     assert nothing.reason == "no_candidate"
     wrong_amount = Matcher(_book()).match(_pay(6999, payer_name_kana="ｽｽﾞｷ ﾊﾅｺ"))

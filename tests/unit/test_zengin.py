@@ -244,3 +244,11 @@ def test_the_file_reader_reports_zengin_problems_as_file_errors() -> None:
     assert err.value.code == "structure"
     assert read_payments(_valid(), "nyukin.txt").format == "zengin-01"
     assert read_payments(_valid(), "any-name.bin").format == "zengin-01"  # recognised by its bytes
+
+
+def test_the_writer_never_fails_on_what_jis_lacks() -> None:
+    assert to_zengin_kana("ﾀﾞﾞ") == "ﾀﾞﾞ"  # a stray dakuten stays a half-width dakuten
+    data = transfer_notice([Transfer(DAY, 100, "山田 ﾀﾛｳ")], created=DAY)  # kanji: not in JIS X 0201
+    assert all(len(line) == 200 for line in data.split(b"\r\n")[:-1])
+    (p,) = read_zengin(data).payments
+    assert p.payer_name_kana == "?? ﾀﾛｳ"

@@ -53,7 +53,7 @@ def typo(kana: str, rng: random.Random) -> str:
     if "ﾞ" in text and rng.random() < 0.5:
         i = text.index("ﾞ")
         return text[:i] + text[i + 1 :]
-    letters = [i for i, ch in enumerate(text) if ch != " "]
+    letters = [i for i, ch in enumerate(text) if ch not in " ﾞﾟ"]
     i = rng.choice(letters[1:] or letters)
     return text[:i] + text[i + 1 :] if rng.random() < 0.5 else text[: i + 1] + text[i:]
 

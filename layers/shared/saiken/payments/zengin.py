@@ -347,7 +347,8 @@ def to_zengin_kana(text: str) -> str:
     """Full-width or hiragana names as a bank prints them: half-width kana, no small kana, ー as -."""
     s = jaconv.hira2kata(unicodedata.normalize("NFKC", text)).translate(_SMALL_TO_LARGE)
     s = s.replace("ー", "-").replace("　", " ").upper()
-    return jaconv.z2h(s, kana=True, ascii=True, digit=True)
+    s = jaconv.z2h(s, kana=True, ascii=True, digit=True)
+    return s.replace("\u3099", "ﾞ").replace("\u309a", "ﾟ")  # a lone (combining) dakuten / handakuten
 
 
 def wareki(d: date | None) -> bytes:
@@ -364,7 +365,8 @@ def n(value: int | None, width: int) -> bytes:
 
 
 def c(text: str | None, width: int) -> bytes:
-    raw = to_zengin_kana(text or "").encode(ENCODING)[:width]
+    text = "".join(ch if len(ch.encode(ENCODING, errors="replace")) == 1 else "?" for ch in to_zengin_kana(text or ""))
+    raw = text.encode(ENCODING, errors="replace")[:width]  # one byte a character; "?" for what JIS X 0201 lacks
     return raw.ljust(width, b" ")
 
 
