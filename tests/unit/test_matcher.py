@@ -217,3 +217,9 @@ def test_a_payment_seen_twice_is_matched_once(case: tuple[list[Entry], dict[str,
     assert {k: e.balance for k, e in once.matcher.book.entries.items()} == {
         k: e.balance for k, e in twice.matcher.book.entries.items()
     }
+
+
+def test_a_lost_dakuten_still_finds_the_payer() -> None:
+    book = Book.of([Entry("X1", "A", 7000, DAY), Entry("X2", "B", 9000, DAY)], {"A": "スズキ", "B": "サトウ"})
+    m = Matcher(book).match(_pay(7000, payer_name_kana="ｽｽｷ"))  # ｽｽﾞｷ without its ﾞ
+    assert m.method is Method.NAME_AMOUNT and m.debtor_id == "A"

@@ -40,7 +40,7 @@ from saiken.cli.demo_payments import PaymentFeed, csv_file, zengin_file
 from saiken.domain.planner import JST
 from saiken.domain.rules import Channel
 from saiken.local.dunning import StatusChange, VirtualClock
-from saiken.local.handlers import LocalContext, load_module, send_function_stdout_to
+from saiken.local.handlers import LocalContext, invoke, send_function_stdout_to
 from saiken.local.stack import IngestEvent, LocalStack
 from saiken.samples import GLOBEX_MAPPING, HEADERS_CUSTOM, write_file
 
@@ -464,7 +464,7 @@ class Demo:
                 )
                 self._stack_pump()
         elif kind == "daily":
-            result = load_module("reconcile").daily({}, LocalContext("saiken-reconcile-daily"))
+            result = invoke("reconcile", {}, LocalContext("saiken-reconcile-daily"), entry="daily")
             self.daily_runs.extend(result["creditors"])
         elif kind == "operator":
             self._work_unmatched_queue()

@@ -108,6 +108,17 @@ def normalize_kana_name(text: str | None) -> str:
     return _SEPARATORS_RE.sub("", s)
 
 
+DAKUTEN_PENALTY: Final = 2.0  # a match only without dakuten scores a little lower than an exact one
+
+
+@lru_cache(maxsize=65536)
+def seion(name: str) -> str:
+    """The name without dakuten / handakuten (ガ -> カ, パ -> ハ)."""
+    return unicodedata.normalize(
+        "NFC", "".join(ch for ch in unicodedata.normalize("NFD", name) if ch not in "\u3099\u309a")
+    )
+
+
 def _account_key(account: str) -> str:
     """Banks zero-pad account numbers (N7 in 振込入金通知, N10 in 入出金取引明細)."""
     return account.lstrip("0")
@@ -455,7 +466,9 @@ def _due_order(e: Entry) -> tuple[date, str]:
 
 
 def _blocks_of(name: str) -> tuple[str, ...]:
-    return ("^" + name[:2], name[-2:] + "$") if name else ()
+    """Blocks on the plain-kana form, so a lost dakuten keeps both."""
+    plain = seion(name)
+    return ("^" + plain[:2], plain[-2:] + "$") if plain else ()
 
 
 # --- the matcher -----------------------------------------------------------------------
@@ -496,8 +509,11 @@ class Matcher:
         # a slip keeps the first or the last two kana: compare only with those names, owing that amount
         candidates = book.similar_owing(name, payment.amount)
         best, best_score, tie = None, 0.0, False
+        plain = seion(name)
         for debtor in sorted(candidates):
-            score = fuzz.ratio(name, book.debtor_names.get(debtor, ""))
+            other = book.debtor_names.get(debtor, "")
+            # a lost dakuten (ｽｽｷ for ｽｽﾞｷ) is the commonest slip: score the plain-kana forms too
+            score = max(fuzz.ratio(name, other), fuzz.ratio(plain, seion(other)) - DAKUTEN_PENALTY)
             if score > best_score:
                 best, best_score, tie = debtor, score, False
             elif score == best_score and score > 0:

@@ -49,9 +49,9 @@ busy: dict[str, float] = {}
 invocations: Counter[str] = Counter()
 
 
-def invoke(name: str, event: dict[str, Any], context: Any) -> Any:
-    """Call functions/<name>/handler.py the way Lambda does."""
-    fn = handler(name)
+def invoke(name: str, event: dict[str, Any], context: Any, entry: str = "handler") -> Any:
+    """Call functions/<name>/handler.py (its ``entry`` function) the way Lambda does."""
+    fn = getattr(load_module(name), entry)
     started = time.perf_counter()
     try:
         if _stdout_sink is None:
