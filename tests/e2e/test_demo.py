@@ -86,3 +86,25 @@ def test_guardrails_left_their_reasons(demo: tuple[Path, dict[str, Any]]) -> Non
     assert suppressed.get("daily_cap", 0) > 0
     assert suppressed.get("year_end_closure", 0) > 0  # the closure's steps: dropped, the next one goes
     assert suppressed.get("no_email", 0) > 0
+
+
+def test_bank_files_are_reconciled_by_every_method(demo: tuple[Path, dict[str, Any]]) -> None:
+    out, summary = demo
+    r = summary["reconciliation"]
+    zengin = sorted((out / "payments").glob("zengin-*.txt"))
+    assert zengin and sorted((out / "payments").glob("入金明細-*.csv"))
+    records = zengin[0].read_bytes().split(b"\r\n")[:-1]
+    assert records and all(len(record) == 200 for record in records)  # byte-exact Zengin records
+    assert {"virtual_account", "reference", "amount_debtor", "name_amount", "manual"} <= set(r["matched_per_method"])
+    assert r["partial"] > 0 and r["reversed"] == 1 and r["manual_matches"] > 0
+    assert r["file_runs"].get("skipped_duplicate") == 1  # the replayed S3 event
+    assert r["misapplied"] == 0  # never a payment on the wrong debtor
+    assert summary["collected_amount"] == summary["paid_amount"] > 0
+
+
+def test_partial_payments_and_write_offs_appear_as_events(demo: tuple[Path, dict[str, Any]]) -> None:
+    out, summary = demo
+    events = Counter(e["to"] for e in lines(out / "events.jsonl"))
+    assert events["partially_paid"] > 0
+    assert events["written_off"] == summary["write_offs"]["receivables"] > 0
+    assert summary["write_offs"]["amount"] > 0 and summary["write_offs"]["exports"]

@@ -288,27 +288,45 @@ def test_a_receivable_changed_between_reading_and_booking_is_matched_again(monke
     assert stored["credit"] == 1000
 
 
+@pytest.mark.parametrize("crash_after_writes", [0, 1, 2])
 @pytest.mark.usefixtures("aws")
-def test_a_failed_booking_leaves_nothing_half_done(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The payment item and its receivables go in one transaction: a failure writes neither."""
+def test_a_crash_mid_booking_is_finished_by_the_retry_and_never_applied_twice(
+    crash_after_writes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The function dies after 0, 1 or 2 of the payment's receivable writes (the payment spans
+    R1 and R2; after 2 it dies before marking the payment applied); the same payment comes
+    again: it ends booked exactly once."""
+    from saiken.adapters.payments import PaymentRepository
+    from saiken.adapters.repository import ReceivableRepository
+
     book()
-    from pynamodb.transactions import TransactWrite
+    real_save = ReceivableRepository.save
+    writes = []
 
-    def broken_commit(self: Any) -> None:
-        raise RuntimeError("DynamoDB unavailable")
+    def dying_save(self: Any, obj: Any) -> Any:
+        if len(writes) >= crash_after_writes:
+            raise RuntimeError("Lambda timed out")
+        writes.append(obj.receivable_id)
+        return real_save(self, obj)
 
-    monkeypatch.setattr(TransactWrite, "_commit", broken_commit)
+    item = {"payment_id": "K-1", "paid_at": "2026-11-13", "amount": 12000, "virtual_account": "7654321"}
+
+    def dying_mark(self: Any, record: Any) -> Any:
+        raise RuntimeError("Lambda timed out")
+
+    monkeypatch.setattr(ReceivableRepository, "save", dying_save)
+    monkeypatch.setattr(PaymentRepository, "save", dying_mark)
     with pytest.raises(RuntimeError):
-        wiring.reconcile_service().receive_items(
-            "acme", [{"payment_id": "X-1", "paid_at": "2026-11-13", "amount": 7000, "receivable_id": "R3"}]
-        )
+        wiring.reconcile_service().receive_items("acme", [item])
     monkeypatch.undo()
-    assert receivable("R3").balance == 7000
-    assert wiring.reconcile_service().payments.get("acme", "X-1") is None
-    ((outcome, _),) = wiring.reconcile_service().receive_items(
-        "acme", [{"payment_id": "X-1", "paid_at": "2026-11-13", "amount": 7000, "receivable_id": "R3"}]
-    )
-    assert outcome is not None and outcome.state == "applied"  # the retry books it
+    assert wiring.reconcile_service().payments.get("acme", "K-1").state == "booking"  # claimed, not finished
+    ((outcome, _),) = wiring.reconcile_service().receive_items("acme", [item])  # the retry
+    assert outcome is not None and outcome.state == "partial"
+    assert (receivable("R1").balance, receivable("R2").balance) == (0, 3000)
+    assert receivable("R1").payments == {"K-1": 10000} and receivable("R2").payments == {"K-1": 2000}
+    ((again, _),) = wiring.reconcile_service().receive_items("acme", [item])
+    assert again is not None and again.state == "duplicate"
+    assert receivable("R2").balance == 3000
 
 
 def test_a_payment_while_a_reminder_waits_in_the_queue_stops_it(world: Any) -> None:

@@ -1,41 +1,22 @@
-"""Payments in DynamoDB, and the one transaction that books a payment on its receivables.
-
-A payment item and the receivables it changes are written together (TransactWriteItems):
-the payment's own condition (a new id must not exist, a stored one must still have the
-version read) makes a second delivery a no-op, and each receivable's version check makes a
-concurrent change (another payment, an operator) fail the whole write instead of losing it.
-"""
+"""Payments in DynamoDB: one item per source payment id, written under a condition (a new id
+must not exist; a stored one must still have the version read), and the unmatched queue (a
+sparse index). The money itself is booked on the receivables (services.reconcile, D28)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
-from functools import lru_cache
-from typing import Any
+from collections.abc import Iterable, Iterator
 
-from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist, PutError
 
-from saiken.adapters.repository import _receivable_to_item, is_conditional_failure
+from saiken.adapters.repository import is_conditional_failure
 from saiken.adapters.tables import PaymentItem
-from saiken.domain.models import Receivable
 from saiken.domain.payments import PaymentRecord, PaymentState
 
-MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
 _KEYS = {"creditor_id", "payment_id", "version"}
 
 
 class AlreadyRecorded(Exception):
     """The payment was recorded (or changed) by someone else first: read it again."""
-
-
-class ReceivablesChanged(Exception):
-    """A receivable changed since it was read; nothing was written."""
-
-    def __init__(self, receivable_ids: list[str]) -> None:
-        super().__init__(f"changed concurrently: {', '.join(receivable_ids)}")
-        self.receivable_ids = receivable_ids
 
 
 def _to_item(record: PaymentRecord) -> PaymentItem:
@@ -57,11 +38,6 @@ def _from_item(item: PaymentItem) -> PaymentRecord:
     return PaymentRecord.model_validate(
         {**item.record, "creditor_id": item.creditor_id, "payment_id": item.payment_id, "version": item.version}
     )
-
-
-@lru_cache(maxsize=4)
-def _connection(region: str) -> Connection:
-    return Connection(region=region)
 
 
 class PaymentRepository:
@@ -89,7 +65,7 @@ class PaymentRepository:
             yield _from_item(item)
 
     def add(self, record: PaymentRecord) -> bool:
-        """Store a payment that touches no receivable (unmatched); False if the id is known."""
+        """Store a new payment (its id must not exist yet); False if the id is known."""
         try:
             _to_item(record).save()
         except PutError as exc:
@@ -98,24 +74,13 @@ class PaymentRepository:
             raise
         return True
 
-    def commit(self, payments: Sequence[PaymentRecord], receivables: Sequence[Receivable], region: str) -> None:
-        """Write payments and receivables in one transaction, each under its own condition."""
-        if len(payments) + len(receivables) > MAX_TRANSACTION_ITEMS:
-            raise ValueError(f"a payment may change at most {MAX_TRANSACTION_ITEMS - 2} receivables at once")
-        now = datetime.now(UTC)
+    def save(self, record: PaymentRecord) -> PaymentRecord:
+        """Update a stored payment under its version; AlreadyRecorded if it changed meanwhile."""
+        item = _to_item(record)
         try:
-            with TransactWrite(connection=_connection(region)) as tx:
-                for record in payments:
-                    tx.save(_to_item(record))
-                for receivable in receivables:
-                    tx.save(_receivable_to_item(receivable.model_copy(update={"updated_at": now})))
-        except TransactWriteError as exc:
-            failed = _failed_positions(exc)
-            if any(i < len(payments) for i in failed) or not failed:
-                raise AlreadyRecorded(str(exc)) from exc
-            raise ReceivablesChanged([receivables[i - len(payments)].receivable_id for i in failed]) from exc
-
-
-def _failed_positions(exc: TransactWriteError) -> list[int]:
-    reasons: list[Any] = getattr(exc, "cancellation_reasons", None) or []
-    return [i for i, r in enumerate(reasons) if r is not None and getattr(r, "code", None) == "ConditionalCheckFailed"]
+            item.save()
+        except PutError as exc:
+            if is_conditional_failure(exc):
+                raise AlreadyRecorded(record.payment_id) from exc
+            raise
+        return record.model_copy(update={"version": item.version})

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
@@ -22,6 +22,29 @@ from saiken.domain.models import Debtor, IngestionRun, Receivable
 from saiken.domain.status import ReceivableStatus
 
 BATCH_GET_LIMIT = 100
+BOOK_FIELDS = [
+    "receivable_id",
+    "debtor_id",
+    "balance",
+    "due_date",
+    "virtual_account",
+    "status",
+    "version",
+    "payments",
+]
+
+
+class BookRow(NamedTuple):
+    receivable_id: str
+    debtor_id: str
+    balance: int
+    due_date: date
+    virtual_account: str | None
+    status: ReceivableStatus
+    version: int | None
+    payments: dict[str, int]
+
+
 WRITE_CONCURRENCY = 8  # conditional writes in flight per process
 
 
@@ -60,6 +83,7 @@ def _receivable_to_item(r: Receivable) -> ReceivableItem:
         stage=r.stage,
         promised_until=r.promised_until.isoformat() if r.promised_until else None,
         acknowledged_on=r.acknowledged_on.isoformat() if r.acknowledged_on else None,
+        payments=r.payments or None,
         source=r.source,
         row_hash=r.row_hash,
         created_at=r.created_at,
@@ -88,6 +112,7 @@ def _receivable_from_item(item: ReceivableItem) -> Receivable:
         stage=item.stage,
         promised_until=date.fromisoformat(item.promised_until) if item.promised_until else None,
         acknowledged_on=date.fromisoformat(item.acknowledged_on) if item.acknowledged_on else None,
+        payments={k: int(v) for k, v in (item.payments or {}).items()},
         source=item.source,
         row_hash=item.row_hash,
         version=item.version,
@@ -258,9 +283,27 @@ class ReceivableRepository(_VersionedRepository[Receivable, ReceivableItem]):
             next_after = query.last_evaluated_key["receivable_id"]["S"]
         return items, next_after
 
-    def iterate(self, creditor_id: str) -> Iterator[Receivable]:
-        for item in ReceivableItem.query(creditor_id):
+    def iterate(self, creditor_id: str, *, unsettled_only: bool = False) -> Iterator[Receivable]:
+        """Every receivable of the creditor; ``unsettled_only``: not paid and not cancelled."""
+        condition = ~ReceivableItem.status.is_in("paid", "cancelled") if unsettled_only else None
+        for item in ReceivableItem.query(creditor_id, filter_condition=condition):
             yield _receivable_from_item(item)
+
+    def book_rows(self, creditor_id: str) -> Iterator[BookRow]:
+        """What matching needs of every receivable that can still take money (not paid, not
+        cancelled), and no more: a projection, a fraction of the read and parsing of full items."""
+        unsettled = ~ReceivableItem.status.is_in("paid", "cancelled")
+        for item in ReceivableItem.query(creditor_id, filter_condition=unsettled, attributes_to_get=BOOK_FIELDS):
+            yield BookRow(
+                item.receivable_id,
+                item.debtor_id,
+                int(item.balance),
+                date.fromisoformat(item.due_date),
+                item.virtual_account,
+                ReceivableStatus(item.status),
+                item.version,
+                {k: int(v) for k, v in (item.payments or {}).items()},
+            )
 
 
 class DebtorRepository(_VersionedRepository[Debtor, DebtorItem]):
@@ -275,6 +318,13 @@ class DebtorRepository(_VersionedRepository[Debtor, DebtorItem]):
 
     def _key(self, obj: Debtor) -> str:
         return obj.debtor_id
+
+    def kana_names(self, creditor_id: str) -> dict[str, str | None]:
+        """debtor -> kana name (a projection), for matching payers' names."""
+        return {
+            i.debtor_id: i.name_kana
+            for i in DebtorItem.query(creditor_id, attributes_to_get=["debtor_id", "name_kana"])
+        }
 
     def iterate(self, creditor_id: str) -> Iterator[Debtor]:
         for item in DebtorItem.query(creditor_id):

@@ -80,6 +80,7 @@ class ReceivableItem(Model):
     stage = UnicodeAttribute(null=True)
     promised_until = UnicodeAttribute(null=True)
     acknowledged_on = UnicodeAttribute(null=True)
+    payments = JSONAttribute(null=True)  # {payment id: yen applied}, written with the balance
     source = UnicodeAttribute(null=True)
     row_hash = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(null=True)

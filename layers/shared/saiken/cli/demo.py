@@ -48,8 +48,9 @@ CREDITORS = {
     "acme": {"sender": "アクメカード株式会社", "phone": "0120-100-200", "email": "billing@acme.example"},
     "globex": {"sender": "グローベックス電力", "phone": "0120-300-400", "email": "support@globex.example"},
 }
-BANK_FILES = (timedelta(hours=7, minutes=30), timedelta(hours=12, minutes=30), timedelta(hours=17, minutes=30))
-OPERATOR_MATCHES = 10  # unmatched payments an operator places by hand, per creditor
+BANK_FILES = (timedelta(hours=7, minutes=30), timedelta(hours=13, minutes=30))  # the bank's 入金明細, twice a day
+OPERATOR_MATCHES = 8  # unmatched payments an operator places by hand, per creditor and round
+OPERATOR_EVERY_DAYS = 3
 WRITEOFF_DAYS = 35  # the demo creditors write off after 35 days (the shipped default is 180)
 BAD_EVERY = 23  # one row in 23 is wrong on purpose: rejected with a reason, the rest go in
 SMS_OUTAGE = (timedelta(days=1, hours=10), timedelta(days=1, hours=16))  # after the start
@@ -191,6 +192,8 @@ class Demo:
         self.out.mkdir(parents=True, exist_ok=True)
         for name in ("outbox.jsonl", "events.jsonl", "summary.json", "channel-outbox.jsonl"):
             (self.out / name).unlink(missing_ok=True)
+        for old in (self.out / "payments").glob("*"):  # the bank files of an earlier run
+            old.unlink()
         t0 = datetime(self.start.year, self.start.month, self.start.day, 7, 0, tzinfo=JST)
         self.clock = VirtualClock(t0)
         wiring.set_clock(self.clock)
@@ -408,7 +411,8 @@ class Demo:
                 timeline.append((base + hour, "bank", "", "", 0))
         timeline.append((midnight + timedelta(days=9, hours=10), "bank_reversal", "acme", "", 0))
         timeline.append((midnight + timedelta(days=3, hours=9), "replay", "", "", 0))
-        timeline.append((midnight + timedelta(days=max(self.days - 3, 1), hours=10), "operator", "", "", 0))
+        for day in range(2, self.days, OPERATOR_EVERY_DAYS):  # an operator works the unmatched queue
+            timeline.append((midnight + timedelta(days=day, hours=10), "operator", "", "", 0))
         # ops see the DLQ alarm during the SMS outage and redrive the DLQ an hour after it ends
         timeline.append((self._outage.ends + timedelta(hours=1), "redrive", "", "", 0))
         timeline = sorted(t for t in timeline if t[0] < end)

@@ -52,6 +52,10 @@ class Receivable(BaseModel):
     score: float | None = Field(default=None, ge=0, le=1, description="payment probability, picks the segment")
     stage: str | None = Field(default=None, description="escalation stage, if any")
     promised_until: date | None = Field(default=None, description="no reminders up to this date (promise to pay)")
+    payments: dict[str, int] = Field(
+        default_factory=dict,
+        description="payment id -> yen applied here: written in the same conditional write as the balance",
+    )
     acknowledged_on: date | None = Field(
         default=None, description="last 承認 (a partial payment): the limitation clock restarts from it"
     )

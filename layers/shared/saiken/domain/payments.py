@@ -627,6 +627,7 @@ class Reconciliation:
 
 
 class PaymentState(StrEnum):
+    BOOKING = "booking"  # matched, its receivables being written (a retry finishes it)
     APPLIED = "applied"  # matched: its allocations (and any credit) are booked
     UNMATCHED = "unmatched"  # waiting for an operator (the unmatched queue)
     REVERSED = "reversed"  # a cancellation gave its money back

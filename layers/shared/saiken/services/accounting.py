@@ -93,7 +93,7 @@ class AccountingService:
         written: list[Receivable] = []
         nearing: list[Receivable] = []
         horizon = today + timedelta(days=rules.limitation_warning_days)
-        for r in self.receivables.iterate(creditor_id):
+        for r in self.receivables.iterate(creditor_id, unsettled_only=True):
             if rules.writeoff is not None and rules.writeoff.applies(r, today):
                 r = self._write_off(r, stamp) or r
             if r.status is ReceivableStatus.WRITTEN_OFF and r.status_reason == stamp:

@@ -2,9 +2,10 @@
 
 The reconcile function (S3 files), the API (POST /payments, manual matches) and the local
 stack all come through here; the matching itself is the pure ``saiken.domain.payments``.
-Every payment is booked in one DynamoDB transaction with the receivables it pays, so a
-payment delivered twice is applied once, and a receivable that changed meanwhile (another
-payment, an operator) makes the payment be matched again against what is there now.
+A payment is keyed by its source id and recorded on each receivable it pays in that
+receivable's own conditional write, so a payment delivered twice is applied once, and a
+receivable that changed meanwhile (another payment, an operator) is read again, never
+overwritten.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any, Final, Protocol
 
-from saiken.adapters.payments import AlreadyRecorded, PaymentRepository, ReceivablesChanged
-from saiken.adapters.repository import DebtorRepository, ReceivableRepository
+from saiken.adapters.payments import AlreadyRecorded, PaymentRepository
+from saiken.adapters.repository import BookRow, DebtorRepository, ReceivableRepository
 from saiken.domain.errors import ConcurrentUpdate, NotFound, NotMatchable
 from saiken.domain.models import IngestionRun, IngestionState, Receivable
 from saiken.domain.payments import (
     NAME_THRESHOLD,
+    AllocationView,
     Book,
     Entry,
     IncomingPayment,
@@ -97,7 +99,7 @@ def outcome_of(record: PaymentRecord, *, duplicate: bool = False) -> Outcome:
     )
 
 
-def entry_of(r: Receivable) -> Entry:
+def entry_of(r: Receivable | BookRow) -> Entry:
     return Entry(
         r.receivable_id,
         r.debtor_id,
@@ -110,18 +112,24 @@ def entry_of(r: Receivable) -> Entry:
 
 @dataclass
 class _Ledger:
-    """One creditor's book plus the receivables behind it (with their versions, for the writes)."""
+    """One creditor's book (a projection of every receivable) for matching. Writes always go to a
+    freshly read receivable; the book follows what was written."""
 
     book: Book
-    receivables: dict[str, Receivable]
 
     def refresh(self, receivable: Receivable) -> None:
-        self.receivables[receivable.receivable_id] = receivable
         self.book.add(entry_of(receivable))
 
 
 @dataclass
 class ReconcileService:
+    """Booking a payment (D28): the payment item is claimed first (state ``booking``, its planned
+    allocations, under a condition on its id); then each receivable it pays is written in one
+    conditional write (version check) that lowers the balance, sets the status and records the
+    payment's id and yen on the receivable itself; then the payment becomes ``applied``. Every
+    step is idempotent, so a retry after a crash anywhere finishes the payment and never applies
+    it twice: a receivable that already carries the payment id is not paid again."""
+
     payments: PaymentRepository
     receivables: ReceivableRepository
     debtors: DebtorRepository
@@ -131,11 +139,10 @@ class ReconcileService:
 
     # -- reading ------------------------------------------------------------------------
     def load(self, creditor_id: str) -> _Ledger:
-        """The creditor's receivables (all but cancelled carry a balance that can be paid) and
-        debtor names. Read once per file or API batch (D27)."""
-        receivables = {r.receivable_id: r for r in self.receivables.iterate(creditor_id)}
-        names = {d.debtor_id: d.name_kana for d in self.debtors.iterate(creditor_id)}
-        return _Ledger(Book.of((entry_of(r) for r in receivables.values()), names), receivables)
+        """The creditor's receivables (projected to what matching needs) and debtors' kana names,
+        read once per file or API batch (D27)."""
+        rows = self.receivables.book_rows(creditor_id)
+        return _Ledger(Book.of((entry_of(r) for r in rows), self.debtors.kana_names(creditor_id)))
 
     def get(self, creditor_id: str, payment_id: str) -> PaymentRecord:
         found = self.payments.get(creditor_id, payment_id)
@@ -148,17 +155,21 @@ class ReconcileService:
 
     # -- taking payments in -------------------------------------------------------------
     def receive(self, creditor_id: str, incoming: Sequence[IncomingPayment], source: str) -> list[Outcome]:
-        """Match and book each payment in order; one already recorded is reported, not applied again."""
+        """Match and book each payment in order; one already recorded is reported, not applied
+        again (one left half-booked by a crash is finished)."""
         known = self.payments.get_many(creditor_id, [p.payment_id for p in incoming])
         ledger: _Ledger | None = None
         outcomes: list[Outcome] = []
         for payment in incoming:
-            if payment.payment_id in known:
-                outcomes.append(outcome_of(known[payment.payment_id], duplicate=True))
+            stored = known.get(payment.payment_id)
+            if stored is not None and stored.state is not PaymentState.BOOKING:
+                outcomes.append(outcome_of(stored, duplicate=True))
                 continue
             if ledger is None:
                 ledger = self.load(creditor_id)
-            if payment.cancels is not None:
+            if stored is not None:
+                outcome = self._finish(creditor_id, stored, ledger)
+            elif payment.cancels is not None:
                 outcome = self._cancel(creditor_id, payment, ledger, source)
             else:
                 outcome = self._apply(creditor_id, payment, ledger, source)
@@ -186,142 +197,198 @@ class ReconcileService:
         return [(next(outcomes) if p is not None else None, issues) for p, issues in checked]
 
     def _apply(self, creditor_id: str, payment: IncomingPayment, ledger: _Ledger, source: str) -> Outcome:
-        matcher = Matcher(ledger.book, self.name_threshold)
-        for _ in range(MAX_ATTEMPTS):
-            match = matcher.match(payment)
-            record = PaymentRecord.of(creditor_id, payment, match, source=source, at=self.clock())
-            try:
-                self._book(ledger, payment, record, match)
-            except AlreadyRecorded:
-                stored = self.payments.get(creditor_id, payment.payment_id)
-                if stored is None:  # the write failed for another reason: let the caller retry
-                    raise
-                return outcome_of(stored, duplicate=True)
-            except ReceivablesChanged as changed:
-                self._reload(creditor_id, ledger, changed.receivable_ids)
-                continue
-            return outcome_of(record)
-        raise ConcurrentUpdate(f"payment {payment.payment_id!r}: its receivables kept changing; send it again")
-
-    def _book(self, ledger: _Ledger, payment: IncomingPayment, record: PaymentRecord, match: Match) -> None:
-        """Write the payment with the receivables it changes; then move the in-memory book."""
+        match = Matcher(ledger.book, self.name_threshold).match(payment)
+        record = PaymentRecord.of(creditor_id, payment, match, source=source, at=self.clock())
+        if match.matched:
+            record = record.model_copy(update={"state": PaymentState.BOOKING})
+        if not self.payments.add(record):  # someone recorded this id first
+            return self._already(creditor_id, payment.payment_id, ledger)
         if not match.matched:
-            if not self.payments.add(record):
-                raise AlreadyRecorded(payment.payment_id)
-            return
-        changed = []
-        for a in match.allocations:
-            current = ledger.receivables[a.receivable_id]
-            status = status_after_payment(current.status, a.balance_after)
-            update: dict[str, Any] = {"balance": a.balance_after, "status": status, "status_reason": "入金"}
-            if a.balance_after and (current.acknowledged_on is None or payment.paid_on > current.acknowledged_on):
-                update["acknowledged_on"] = payment.paid_on  # 承認: the limitation clock restarts
-            changed.append(current.model_copy(update=update))
-        self.payments.commit([record], changed, self.region)
-        for receivable in changed:
-            receivable.version = (receivable.version or 0) + 1
-            ledger.refresh(receivable)
+            return outcome_of(record)
+        return self._finish(creditor_id, record.model_copy(update={"version": 1}), ledger)
 
-    def _reload(self, creditor_id: str, ledger: _Ledger, receivable_ids: list[str]) -> None:
-        for receivable in self.receivables.get_many(creditor_id, receivable_ids).values():
-            ledger.refresh(receivable)
+    def _already(self, creditor_id: str, payment_id: str, ledger: _Ledger) -> Outcome:
+        stored = self.get(creditor_id, payment_id)
+        if stored.state is PaymentState.BOOKING:
+            return self._finish(creditor_id, stored, ledger)
+        return outcome_of(stored, duplicate=True)
+
+    def _finish(self, creditor_id: str, record: PaymentRecord, ledger: _Ledger) -> Outcome:
+        """Write the receivables a booked payment pays (skipping those that already carry it),
+        then mark the payment applied."""
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                allocations = self._write_allocations(creditor_id, record, ledger)
+            except ConcurrentUpdate:
+                continue  # a receivable changed between our read and our write: read again
+            applied = sum(a.amount for a in allocations)
+            done = record.model_copy(
+                update={"state": PaymentState.APPLIED, "allocations": allocations, "credit": record.amount - applied}
+            )
+            try:
+                return outcome_of(self.payments.save(done))
+            except AlreadyRecorded:  # finished by a concurrent retry, or changed: look again
+                stored = self.get(creditor_id, record.payment_id)
+                if stored.state is not PaymentState.BOOKING:
+                    return outcome_of(stored, duplicate=True)
+                record = stored
+        raise ConcurrentUpdate(f"payment {record.payment_id!r}: its receivables kept changing; send it again")
+
+    def _write_allocations(self, creditor_id: str, record: PaymentRecord, ledger: _Ledger) -> list[AllocationView]:
+        """Each planned allocation on a freshly read receivable; if balances shrank meanwhile (a
+        concurrent payment), the rest goes to the debtor's open receivables, oldest first, then to
+        credit. A receivable that already carries this payment from an interrupted try is counted,
+        not paid again."""
+        pid = record.payment_id
+        written: dict[str, int] = {}
+        left = record.amount
+        planned = [(a.receivable_id, a.amount) for a in record.allocations]
+        spread = False
+        while planned and left > 0:
+            rid, wanted = planned.pop(0)
+            current = self.receivables.get(creditor_id, rid)
+            if current is None:
+                continue
+            if pid in current.payments and rid not in written:  # an earlier, interrupted try wrote it
+                written[rid] = current.payments[pid]
+                left -= written[rid]
+                ledger.refresh(current)
+            else:
+                payable = current.status is not ReceivableStatus.CANCELLED
+                take = min(wanted, current.balance if payable else 0, left)
+                if take > 0:
+                    current = self.receivables.save(self._paid(current, pid, take, record.paid_on))
+                    written[rid] = written.get(rid, 0) + take
+                    left -= take
+                ledger.refresh(current)
+            if not planned and left > 0 and record.debtor_id and not spread:
+                spread = True  # balances shrank under us: the debtor's receivables, oldest first
+                more, _ = ledger.book.allocate(record.debtor_id, left)
+                planned = [(a.receivable_id, a.amount) for a in more]
+        balances = {rid: ledger.book.entries[rid].balance for rid in written if rid in ledger.book.entries}
+        return [
+            AllocationView(receivable_id=rid, amount=amount, balance_after=balances.get(rid))
+            for rid, amount in written.items()
+        ]
+
+    @staticmethod
+    def _paid(current: Receivable, payment_id: str, amount: int, paid_on: Any) -> Receivable:
+        balance = current.balance - amount
+        update: dict[str, Any] = {
+            "balance": balance,
+            "status": status_after_payment(current.status, balance),
+            "status_reason": "入金",
+            "payments": {**current.payments, payment_id: current.payments.get(payment_id, 0) + amount},
+        }
+        if balance and (current.acknowledged_on is None or paid_on > current.acknowledged_on):
+            update["acknowledged_on"] = paid_on  # 承認 (民法152条): the limitation clock restarts
+        return current.model_copy(update=update)
 
     # -- cancellations (取消) ------------------------------------------------------------
     def _cancel(self, creditor_id: str, payment: IncomingPayment, ledger: _Ledger, source: str) -> Outcome:
         """Give back exactly what the cancelled payment took, once."""
-        for _ in range(MAX_ATTEMPTS):
-            original = self.payments.get(creditor_id, payment.cancels or "")
-            base = PaymentRecord.of(
-                creditor_id, payment, Match(payment.payment_id, payment.amount, None), source=source, at=self.clock()
-            )
-            if original is None:  # money taken back for a payment never seen: an operator must look
-                record = base.model_copy(
-                    update={
-                        "reason": Unmatched.UNKNOWN_ORIGINAL.value,
-                        "detail": f"payment {payment.cancels!r} is not known",
-                    }
-                )
-                if not self.payments.add(record):
-                    return outcome_of(self.get(creditor_id, payment.payment_id), duplicate=True)
-                return outcome_of(record)
-            if original.state in (PaymentState.REVERSED, PaymentState.CANCELLATION):
-                # a second cancellation of the same payment: kept for the record, nothing moves
-                record = base.model_copy(
-                    update={
-                        "state": PaymentState.CANCELLATION,
-                        "reason": "already_reversed",
-                        "detail": f"payment {payment.cancels!r} was reversed by {original.reversed_by!r}",
-                    }
-                )
-                if not self.payments.add(record):
-                    return outcome_of(self.get(creditor_id, payment.payment_id), duplicate=True)
-                return Outcome(
-                    payment.payment_id, "ignored", payment.amount, reason="already_reversed", detail=record.detail
-                )
+        original = self.payments.get(creditor_id, payment.cancels or "")
+        nothing = Match(payment.payment_id, payment.amount, None)
+        base = PaymentRecord.of(creditor_id, payment, nothing, source=source, at=self.clock())
+        if original is None:  # money taken back for a payment never seen: an operator must look
             record = base.model_copy(
-                update={"state": PaymentState.CANCELLATION, "debtor_id": original.debtor_id, "allocations": []}
+                update={
+                    "reason": Unmatched.UNKNOWN_ORIGINAL.value,
+                    "detail": f"payment {payment.cancels!r} is not known",
+                }
             )
-            reversed_original = original.model_copy(
-                update={"state": PaymentState.REVERSED, "reversed_by": payment.payment_id}
+            if not self.payments.add(record):
+                return self._already(creditor_id, payment.payment_id, ledger)
+            return outcome_of(record)
+        if original.state is PaymentState.BOOKING:
+            self._finish(creditor_id, original, ledger)
+            original = self.get(creditor_id, original.payment_id)
+        record = base.model_copy(update={"state": PaymentState.CANCELLATION, "debtor_id": original.debtor_id})
+        if original.state in (PaymentState.REVERSED, PaymentState.CANCELLATION):
+            # a second cancellation of the same payment: kept for the record, nothing moves
+            record = record.model_copy(
+                update={
+                    "reason": "already_reversed",
+                    "detail": f"payment {payment.cancels!r} was reversed by {original.reversed_by!r}",
+                }
             )
-            restored = []
-            for a in original.allocations:
-                current = ledger.receivables.get(a.receivable_id) or self.receivables.get(creditor_id, a.receivable_id)
-                if current is None:
-                    continue
-                balance = current.balance + a.amount
-                restored.append(
-                    current.model_copy(
-                        update={
-                            "balance": balance,
-                            "status": status_after_reversal(current.status, balance, current.amount),
-                            "status_reason": "入金取消",
-                        }
-                    )
-                )
-            try:
-                self.payments.commit([record, reversed_original], restored, self.region)
-            except AlreadyRecorded:
-                if self.payments.get(creditor_id, payment.payment_id) is not None:
-                    return outcome_of(self.get(creditor_id, payment.payment_id), duplicate=True)
-                continue  # the original changed (a manual match...): read it again
-            except ReceivablesChanged as changed:
-                self._reload(creditor_id, ledger, changed.receivable_ids)
-                continue
-            for receivable in restored:
-                receivable.version = (receivable.version or 0) + 1
-                ledger.refresh(receivable)
+            if not self.payments.add(record):
+                return self._already(creditor_id, payment.payment_id, ledger)
             return Outcome(
-                payment.payment_id,
-                "reversed",
-                payment.amount,
-                allocations=tuple(a.model_dump() for a in original.allocations),
-                detail=f"reversed payment {original.payment_id!r}",
+                payment.payment_id, "ignored", payment.amount, reason="already_reversed", detail=record.detail
             )
-        raise ConcurrentUpdate(f"cancellation {payment.payment_id!r} kept conflicting; send it again")
+        taken_before = not self.payments.add(record)  # then finish it, if a crash stopped it half-way
+        if taken_before and self.get(creditor_id, original.payment_id).state is PaymentState.REVERSED:
+            return self._already(creditor_id, payment.payment_id, ledger)
+        for a in original.allocations:
+            self._give_back(creditor_id, original.payment_id, a.receivable_id, ledger)
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                self.payments.save(
+                    original.model_copy(update={"state": PaymentState.REVERSED, "reversed_by": payment.payment_id})
+                )
+                break
+            except AlreadyRecorded:
+                original = self.get(creditor_id, original.payment_id)
+                if original.state is PaymentState.REVERSED:
+                    break
+        return Outcome(
+            payment.payment_id,
+            "reversed",
+            payment.amount,
+            allocations=tuple(a.model_dump() for a in original.allocations),
+            detail=f"reversed payment {original.payment_id!r}",
+        )
+
+    def _give_back(self, creditor_id: str, payment_id: str, receivable_id: str, ledger: _Ledger) -> None:
+        """Undo one allocation, if the receivable still carries it (idempotent)."""
+        for _ in range(MAX_ATTEMPTS):
+            current = self.receivables.get(creditor_id, receivable_id)
+            if current is None or payment_id not in current.payments:
+                return
+            payments = dict(current.payments)
+            amount = payments.pop(payment_id)
+            balance = current.balance + amount
+            restored = current.model_copy(
+                update={
+                    "balance": balance,
+                    "payments": payments,
+                    "status": status_after_reversal(current.status, balance, current.amount),
+                    "status_reason": "入金取消",
+                }
+            )
+            try:
+                ledger.refresh(self.receivables.save(restored))
+                return
+            except ConcurrentUpdate:
+                continue
+        raise ConcurrentUpdate(f"receivable {receivable_id!r} kept changing; send the cancellation again")
 
     # -- operators ------------------------------------------------------------------------
     def match_manually(self, creditor_id: str, payment_id: str, receivable_id: str) -> Outcome:
         """Apply an unmatched payment to the receivable an operator names (then the debtor's
         other receivables, oldest first, then a credit)."""
-        for _ in range(MAX_ATTEMPTS):
-            stored = self.get(creditor_id, payment_id)
-            if stored.state is not PaymentState.UNMATCHED:
-                raise NotMatchable(f"payment {payment_id!r} is {stored.state.value}, not unmatched")
-            ledger = self.load(creditor_id)
-            if receivable_id not in ledger.receivables:
-                raise NotFound(f"receivable {receivable_id!r} not found")
-            try:
-                match = Matcher(ledger.book, self.name_threshold).manual(stored.incoming(), receivable_id)
-            except LookupError as exc:
-                raise NotMatchable(str(exc)) from exc
-            record = stored.with_match(match).model_copy(update={"reason": None, "detail": None})
-            try:
-                self._book(ledger, stored.incoming(), record, match)
-            except (AlreadyRecorded, ReceivablesChanged):
-                continue
-            return outcome_of(self.get(creditor_id, payment_id))
-        raise ConcurrentUpdate(f"payment {payment_id!r} kept changing; try again")
+        stored = self.get(creditor_id, payment_id)
+        if stored.state is not PaymentState.UNMATCHED:
+            raise NotMatchable(f"payment {payment_id!r} is {stored.state.value}, not unmatched")
+        target = self.receivables.get(creditor_id, receivable_id)
+        if target is None:
+            raise NotFound(f"receivable {receivable_id!r} not found")
+        # only this debtor's receivables matter here: a small book, not the creditor's whole one
+        owed = self.receivables.list_for_debtor(creditor_id, target.debtor_id)
+        ledger = _Ledger(Book.of((entry_of(r) for r in owed), {}))
+        try:
+            match = Matcher(ledger.book, self.name_threshold).manual(stored.incoming(), receivable_id)
+        except LookupError as exc:
+            raise NotMatchable(str(exc)) from exc
+        claim = stored.with_match(match).model_copy(
+            update={"state": PaymentState.BOOKING, "reason": None, "detail": None}
+        )
+        try:
+            claimed = self.payments.save(claim)  # out of the unmatched queue, under its version
+        except AlreadyRecorded as exc:
+            raise ConcurrentUpdate(f"payment {payment_id!r} changed meanwhile; look again") from exc
+        return self._finish(creditor_id, claimed, ledger)
 
 
 # --- payment files from S3 -------------------------------------------------------------
