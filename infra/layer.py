@@ -42,6 +42,10 @@ def build_layer(output: Path, python_version: str = LAMBDA_PYTHON) -> None:
             "--disable-pip-version-check",
             "--platform",
             "manylinux2014_aarch64",
+            # the python3.14 runtime is Amazon Linux 2023 (glibc 2.34): wheels built for glibc 2.28
+            # are fine there, and some packages (rapidfuzz for cp314) publish only those
+            "--platform",
+            "manylinux_2_28_aarch64",
             "--implementation",
             "cp",
             "--python-version",

@@ -89,6 +89,55 @@ def test_local_up_then_upload_from_another_process(tmp_path: Path) -> None:
         emails = [s for s in plan["steps"] if s["channel"] == "email"]
         assert emails and {(s["state"], s["reason"]) for s in emails} == {("skipped", "no_email")}
         assert any(s["channel"] == "sms" and s["state"] == "planned" for s in plan["steps"])
+
+        # the bank's Zengin file: one payment by reference (EDI), one nobody can place
+        from saiken.payments.zengin import Transfer, transfer_notice
+
+        bank = tmp_path / "ZENGIN.txt"
+        today = date.today()
+        bank.write_bytes(
+            transfer_notice(
+                [Transfer(today, 5000, "ﾔﾏﾀﾞ", inquiry=1, edi="R1"), Transfer(today, 3000, "ﾀﾞﾚｶ", inquiry=2)],
+                created=today,
+            )
+        )
+        paid = subprocess.run(
+            [SAIKEN, "upload", str(bank), "--creditor", "acme", "--kind", "payments"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert paid.returncode == 0, paid.stdout + paid.stderr
+        assert "payments: partial 1, unmatched 1" in " ".join(paid.stdout.split())
+        queue = subprocess.run(
+            [SAIKEN, "payments", "unmatched", "--creditor", "acme", "--json"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        (waiting,) = json.loads(queue.stdout)
+        assert waiting["amount"] == 3000 and waiting["reason"] == "no_candidate"
+        matched = subprocess.run(
+            [SAIKEN, "payments", "match", waiting["payment_id"], "R1", "--creditor", "acme", "--json"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert matched.returncode == 0, matched.stdout + matched.stderr
+        assert json.loads(matched.stdout)["allocations"] == [
+            {"receivable_id": "R1", "amount": 3000, "balance_after": 4000}
+        ]
+        r1 = requests.get(f"{state['api']}/receivables/R1", headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        assert (r1.json()["balance"], r1.json()["status"]) == (4000, "partially_paid")
     finally:
         watchdog.cancel()
         server.send_signal(signal.SIGINT)

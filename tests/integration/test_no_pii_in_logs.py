@@ -15,7 +15,7 @@ from tests.integration.test_dunning import add, run_until
 
 pytestmark = pytest.mark.usefixtures("aws")
 
-PII = ["山田 花子", "ヤマダ", "+819098765432", "090-9876-5432", "hanako@example.jp", "鈴木 次郎"]
+PII = ["山田 花子", "ヤマダ", "ﾔﾏﾀﾞ", "ハナコ", "+819098765432", "090-9876-5432", "hanako@example.jp", "鈴木 次郎"]
 
 
 def test_ingest_and_api_logs_carry_no_pii(
@@ -35,6 +35,7 @@ def test_ingest_and_api_logs_carry_no_pii(
     records = [json.dumps(r.__dict__, default=str, ensure_ascii=False) for r in caplog.records]  # message + extras
     logs = "\n".join([printed.out, printed.err, *records])
     assert any(r.getMessage() == "ingestion run" for r in caplog.records)  # the handlers did log
+    assert any(r.getMessage() == "payments file" for r in caplog.records)
     for value in PII:
         assert value not in logs, value
 
@@ -52,6 +53,17 @@ def _exercise(lambda_context: Any) -> None:
         "due_date": "2026-12-10",
     }
     call("POST", "/receivables", item, context=lambda_context)
+    # payments: a bank file and an API payment carrying the payer's kana name
+    from datetime import date
+
+    from saiken.payments.zengin import Transfer, transfer_notice
+
+    bank = transfer_notice(
+        [Transfer(date(2026, 12, 4), 100, "ﾔﾏﾀﾞ ﾊﾅｺ"), Transfer(date(2026, 12, 4), 7, "ﾔﾏﾀﾞ")], created=date(2026, 12, 4)
+    )
+    handler("reconcile")(put_and_event("incoming/acme/payments/pii.txt", bank), lambda_context)
+    payment = {"payment_id": "P1", "paid_at": "2026-12-04", "amount": 5, "payer_name_kana": "ヤマダ ハナコ"}
+    call("POST", "/payments", {"payments": [payment]}, context=lambda_context)
 
 
 def test_dunning_logs_carry_no_pii(

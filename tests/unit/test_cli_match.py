@@ -84,12 +84,13 @@ def test_zengin_payments_match_by_every_method(tmp_path: Path) -> None:
 
 def test_csv_payments_and_a_credit(tmp_path: Path) -> None:
     payments = tmp_path / "入金.csv"
-    payments.write_bytes(
-        '入金ID,入金日,入金額,振込依頼人名,債権番号\r\nP1,2026/11/13,"8,000",ｽｽﾞｷ ﾊﾅｺ,R3\r\nP2,2026-13-01,1,,\r\n'.encode(
-            "utf-8-sig"
-        )
+    rows = (
+        "入金ID,入金日,入金額,振込依頼人名,債権番号\r\n"
+        + 'P1,2026/11/13,"8,000",ｽｽﾞｷ ﾊﾅｺ,R3\r\n'
+        + "P2,2026-13-01,1,,\r\n"
     )
-    code, out, err = run("--receivables", str(receivables(tmp_path)), "--payments", str(payments))
+    payments.write_bytes(rows.encode("utf-8-sig"))
+    code, out, _ = run("--receivables", str(receivables(tmp_path)), "--payments", str(payments))
     assert code == 0
     assert out["matched"] == [
         {"payment_id": "P1", "receivable_id": "R3", "amount": 7000, "method": "reference", "confidence": 1.0}

@@ -238,7 +238,6 @@ def reconcile_service() -> ReconcileService:
         payments=PaymentRepository(),
         receivables=ReceivableRepository(),
         debtors=DebtorRepository(),
-        region=current.region,
         name_threshold=current.name_match_threshold,
         clock=now,
     )

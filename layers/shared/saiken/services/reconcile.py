@@ -111,17 +111,6 @@ def entry_of(r: Receivable | BookRow) -> Entry:
 
 
 @dataclass
-class _Ledger:
-    """One creditor's book (a projection of every receivable) for matching. Writes always go to a
-    freshly read receivable; the book follows what was written."""
-
-    book: Book
-
-    def refresh(self, receivable: Receivable) -> None:
-        self.book.add(entry_of(receivable))
-
-
-@dataclass
 class ReconcileService:
     """Booking a payment (D28): the payment item is claimed first (state ``booking``, its planned
     allocations, under a condition on its id); then each receivable it pays is written in one
@@ -133,16 +122,15 @@ class ReconcileService:
     payments: PaymentRepository
     receivables: ReceivableRepository
     debtors: DebtorRepository
-    region: str
     name_threshold: float = NAME_THRESHOLD
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     # -- reading ------------------------------------------------------------------------
-    def load(self, creditor_id: str) -> _Ledger:
+    def load(self, creditor_id: str) -> Book:
         """The creditor's receivables (projected to what matching needs) and debtors' kana names,
         read once per file or API batch (D27)."""
         rows = self.receivables.book_rows(creditor_id)
-        return _Ledger(Book.of((entry_of(r) for r in rows), self.debtors.kana_names(creditor_id)))
+        return Book.of((entry_of(r) for r in rows), self.debtors.kana_names(creditor_id))
 
     def get(self, creditor_id: str, payment_id: str) -> PaymentRecord:
         found = self.payments.get(creditor_id, payment_id)
@@ -158,21 +146,21 @@ class ReconcileService:
         """Match and book each payment in order; one already recorded is reported, not applied
         again (one left half-booked by a crash is finished)."""
         known = self.payments.get_many(creditor_id, [p.payment_id for p in incoming])
-        ledger: _Ledger | None = None
+        book: Book | None = None
         outcomes: list[Outcome] = []
         for payment in incoming:
             stored = known.get(payment.payment_id)
             if stored is not None and stored.state is not PaymentState.BOOKING:
                 outcomes.append(outcome_of(stored, duplicate=True))
                 continue
-            if ledger is None:
-                ledger = self.load(creditor_id)
+            if book is None:
+                book = self.load(creditor_id)
             if stored is not None:
-                outcome = self._finish(creditor_id, stored, ledger)
+                outcome = self._finish(creditor_id, stored, book)
             elif payment.cancels is not None:
-                outcome = self._cancel(creditor_id, payment, ledger, source)
+                outcome = self._cancel(creditor_id, payment, book, source)
             else:
-                outcome = self._apply(creditor_id, payment, ledger, source)
+                outcome = self._apply(creditor_id, payment, book, source)
             outcomes.append(outcome)
         return outcomes
 
@@ -196,29 +184,29 @@ class ReconcileService:
         outcomes = iter(self.receive(creditor_id, [p for p, _ in checked if p is not None], source))
         return [(next(outcomes) if p is not None else None, issues) for p, issues in checked]
 
-    def _apply(self, creditor_id: str, payment: IncomingPayment, ledger: _Ledger, source: str) -> Outcome:
-        match = Matcher(ledger.book, self.name_threshold).match(payment)
+    def _apply(self, creditor_id: str, payment: IncomingPayment, book: Book, source: str) -> Outcome:
+        match = Matcher(book, self.name_threshold).match(payment)
         record = PaymentRecord.of(creditor_id, payment, match, source=source, at=self.clock())
         if match.matched:
             record = record.model_copy(update={"state": PaymentState.BOOKING})
         if not self.payments.add(record):  # someone recorded this id first
-            return self._already(creditor_id, payment.payment_id, ledger)
+            return self._already(creditor_id, payment.payment_id, book)
         if not match.matched:
             return outcome_of(record)
-        return self._finish(creditor_id, record.model_copy(update={"version": 1}), ledger)
+        return self._finish(creditor_id, record.model_copy(update={"version": 1}), book)
 
-    def _already(self, creditor_id: str, payment_id: str, ledger: _Ledger) -> Outcome:
+    def _already(self, creditor_id: str, payment_id: str, book: Book) -> Outcome:
         stored = self.get(creditor_id, payment_id)
         if stored.state is PaymentState.BOOKING:
-            return self._finish(creditor_id, stored, ledger)
+            return self._finish(creditor_id, stored, book)
         return outcome_of(stored, duplicate=True)
 
-    def _finish(self, creditor_id: str, record: PaymentRecord, ledger: _Ledger) -> Outcome:
+    def _finish(self, creditor_id: str, record: PaymentRecord, book: Book) -> Outcome:
         """Write the receivables a booked payment pays (skipping those that already carry it),
         then mark the payment applied."""
         for _ in range(MAX_ATTEMPTS):
             try:
-                allocations = self._write_allocations(creditor_id, record, ledger)
+                allocations = self._write_allocations(creditor_id, record, book)
             except ConcurrentUpdate:
                 continue  # a receivable changed between our read and our write: read again
             applied = sum(a.amount for a in allocations)
@@ -234,7 +222,7 @@ class ReconcileService:
                 record = stored
         raise ConcurrentUpdate(f"payment {record.payment_id!r}: its receivables kept changing; send it again")
 
-    def _write_allocations(self, creditor_id: str, record: PaymentRecord, ledger: _Ledger) -> list[AllocationView]:
+    def _write_allocations(self, creditor_id: str, record: PaymentRecord, book: Book) -> list[AllocationView]:
         """Each planned allocation on a freshly read receivable; if balances shrank meanwhile (a
         concurrent payment), the rest goes to the debtor's open receivables, oldest first, then to
         credit. A receivable that already carries this payment from an interrupted try is counted,
@@ -252,7 +240,7 @@ class ReconcileService:
             if pid in current.payments and rid not in written:  # an earlier, interrupted try wrote it
                 written[rid] = current.payments[pid]
                 left -= written[rid]
-                ledger.refresh(current)
+                book.add(entry_of(current))
             else:
                 payable = current.status is not ReceivableStatus.CANCELLED
                 take = min(wanted, current.balance if payable else 0, left)
@@ -260,12 +248,12 @@ class ReconcileService:
                     current = self.receivables.save(self._paid(current, pid, take, record.paid_on))
                     written[rid] = written.get(rid, 0) + take
                     left -= take
-                ledger.refresh(current)
+                book.add(entry_of(current))
             if not planned and left > 0 and record.debtor_id and not spread:
                 spread = True  # balances shrank under us: the debtor's receivables, oldest first
-                more, _ = ledger.book.allocate(record.debtor_id, left)
+                more, _ = book.allocate(record.debtor_id, left)
                 planned = [(a.receivable_id, a.amount) for a in more]
-        balances = {rid: ledger.book.entries[rid].balance for rid in written if rid in ledger.book.entries}
+        balances = {rid: book.entries[rid].balance for rid in written if rid in book.entries}
         return [
             AllocationView(receivable_id=rid, amount=amount, balance_after=balances.get(rid))
             for rid, amount in written.items()
@@ -285,7 +273,7 @@ class ReconcileService:
         return current.model_copy(update=update)
 
     # -- cancellations (取消) ------------------------------------------------------------
-    def _cancel(self, creditor_id: str, payment: IncomingPayment, ledger: _Ledger, source: str) -> Outcome:
+    def _cancel(self, creditor_id: str, payment: IncomingPayment, book: Book, source: str) -> Outcome:
         """Give back exactly what the cancelled payment took, once."""
         original = self.payments.get(creditor_id, payment.cancels or "")
         nothing = Match(payment.payment_id, payment.amount, None)
@@ -298,10 +286,10 @@ class ReconcileService:
                 }
             )
             if not self.payments.add(record):
-                return self._already(creditor_id, payment.payment_id, ledger)
+                return self._already(creditor_id, payment.payment_id, book)
             return outcome_of(record)
         if original.state is PaymentState.BOOKING:
-            self._finish(creditor_id, original, ledger)
+            self._finish(creditor_id, original, book)
             original = self.get(creditor_id, original.payment_id)
         record = base.model_copy(update={"state": PaymentState.CANCELLATION, "debtor_id": original.debtor_id})
         if original.state in (PaymentState.REVERSED, PaymentState.CANCELLATION):
@@ -313,15 +301,15 @@ class ReconcileService:
                 }
             )
             if not self.payments.add(record):
-                return self._already(creditor_id, payment.payment_id, ledger)
+                return self._already(creditor_id, payment.payment_id, book)
             return Outcome(
                 payment.payment_id, "ignored", payment.amount, reason="already_reversed", detail=record.detail
             )
         taken_before = not self.payments.add(record)  # then finish it, if a crash stopped it half-way
         if taken_before and self.get(creditor_id, original.payment_id).state is PaymentState.REVERSED:
-            return self._already(creditor_id, payment.payment_id, ledger)
+            return self._already(creditor_id, payment.payment_id, book)
         for a in original.allocations:
-            self._give_back(creditor_id, original.payment_id, a.receivable_id, ledger)
+            self._give_back(creditor_id, original.payment_id, a.receivable_id, book)
         for _ in range(MAX_ATTEMPTS):
             try:
                 self.payments.save(
@@ -340,7 +328,7 @@ class ReconcileService:
             detail=f"reversed payment {original.payment_id!r}",
         )
 
-    def _give_back(self, creditor_id: str, payment_id: str, receivable_id: str, ledger: _Ledger) -> None:
+    def _give_back(self, creditor_id: str, payment_id: str, receivable_id: str, book: Book) -> None:
         """Undo one allocation, if the receivable still carries it (idempotent)."""
         for _ in range(MAX_ATTEMPTS):
             current = self.receivables.get(creditor_id, receivable_id)
@@ -358,7 +346,7 @@ class ReconcileService:
                 }
             )
             try:
-                ledger.refresh(self.receivables.save(restored))
+                book.add(entry_of(self.receivables.save(restored)))
                 return
             except ConcurrentUpdate:
                 continue
@@ -376,9 +364,9 @@ class ReconcileService:
             raise NotFound(f"receivable {receivable_id!r} not found")
         # only this debtor's receivables matter here: a small book, not the creditor's whole one
         owed = self.receivables.list_for_debtor(creditor_id, target.debtor_id)
-        ledger = _Ledger(Book.of((entry_of(r) for r in owed), {}))
+        book = Book.of((entry_of(r) for r in owed), {})
         try:
-            match = Matcher(ledger.book, self.name_threshold).manual(stored.incoming(), receivable_id)
+            match = Matcher(book, self.name_threshold).manual(stored.incoming(), receivable_id)
         except LookupError as exc:
             raise NotMatchable(str(exc)) from exc
         claim = stored.with_match(match).model_copy(
@@ -388,7 +376,7 @@ class ReconcileService:
             claimed = self.payments.save(claim)  # out of the unmatched queue, under its version
         except AlreadyRecorded as exc:
             raise ConcurrentUpdate(f"payment {payment_id!r} changed meanwhile; look again") from exc
-        return self._finish(creditor_id, claimed, ledger)
+        return self._finish(creditor_id, claimed, book)
 
 
 # --- payment files from S3 -------------------------------------------------------------
