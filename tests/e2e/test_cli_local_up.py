@@ -22,6 +22,13 @@ SAIKEN = str(Path(sys.executable).with_name("saiken"))
 HEADER = "債務者ID,氏名,電話番号,メールアドレス,債権番号,請求金額,支払期日\r\n"
 
 
+def saiken(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a user would, in another process; a failure shows its output."""
+    result = subprocess.run([SAIKEN, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
 def test_local_up_then_upload_from_another_process(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
     env.pop("AWS_ENDPOINT_URL", None)
@@ -50,16 +57,7 @@ def test_local_up_then_upload_from_another_process(tmp_path: Path) -> None:
         file = tmp_path / "請求.csv"
         due = (date.today() + timedelta(days=8)).strftime("%Y/%m/%d")
         file.write_bytes((HEADER + f'D1,山田,090-1234-5678,,R1,"12,000",{due}\r\n').encode("cp932"))
-        upload = subprocess.run(
-            [SAIKEN, "upload", str(file), "--creditor", "acme"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert upload.returncode == 0, upload.stdout + upload.stderr
+        upload = saiken(tmp_path, env, "upload", str(file), "--creditor", "acme")
         assert "completed" in upload.stdout
 
         response = requests.get(
@@ -71,16 +69,7 @@ def test_local_up_then_upload_from_another_process(tmp_path: Path) -> None:
         # the stream reached the scheduler: R1 has its one schedule; `saiken plan` shows the calendar
         plan: dict[str, Any] = {}
         for _ in range(60):
-            result = subprocess.run(
-                [SAIKEN, "plan", "R1", "--creditor", "acme", "--json"],
-                cwd=tmp_path,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
-            assert result.returncode == 0, result.stdout + result.stderr
+            result = saiken(tmp_path, env, "plan", "R1", "--creditor", "acme", "--json")
             plan = json.loads(result.stdout)
             if plan["pending_schedule"]:
                 break
@@ -101,38 +90,14 @@ def test_local_up_then_upload_from_another_process(tmp_path: Path) -> None:
                 created=today,
             )
         )
-        paid = subprocess.run(
-            [SAIKEN, "upload", str(bank), "--creditor", "acme", "--kind", "payments"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert paid.returncode == 0, paid.stdout + paid.stderr
+        paid = saiken(tmp_path, env, "upload", str(bank), "--creditor", "acme", "--kind", "payments")
         assert "payments: partial 1, unmatched 1" in " ".join(paid.stdout.split())
-        queue = subprocess.run(
-            [SAIKEN, "payments", "unmatched", "--creditor", "acme", "--json"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
+        queue = saiken(tmp_path, env, "payments", "unmatched", "--creditor", "acme", "--json")
         (waiting,) = json.loads(queue.stdout)
         assert waiting["amount"] == 3000 and waiting["reason"] == "no_candidate"
-        matched = subprocess.run(
-            [SAIKEN, "payments", "match", waiting["payment_id"], "R1", "--creditor", "acme", "--json"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        matched = saiken(
+            tmp_path, env, "payments", "match", waiting["payment_id"], "R1", "--creditor", "acme", "--json"
         )
-        assert matched.returncode == 0, matched.stdout + matched.stderr
         assert json.loads(matched.stdout)["allocations"] == [
             {"receivable_id": "R1", "amount": 3000, "balance_after": 4000}
         ]

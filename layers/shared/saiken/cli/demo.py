@@ -281,15 +281,7 @@ class Demo:
             s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
             self._stack_pump()
         # S3 delivers at least once: the same event again is recognised and skipped.
-        key = f"incoming/acme/receivables/{files[0][1].name}"
-        s3.copy_object(
-            Bucket=bucket,
-            Key=key,
-            CopySource={"Bucket": bucket, "Key": key},
-            MetadataDirective="REPLACE",
-            Metadata={"replayed": "true"},
-        )
-        self._stack_pump()
+        self._replay(f"incoming/acme/receivables/{files[0][1].name}")
         table = Table("creditor/file", "enc", "state", "rows", "accepted", "rejected", title="S3 intake")
         for r in self.runs:
             _, creditor, _, name = r["file_key"].split("/", 3)
@@ -300,6 +292,18 @@ class Demo:
                 *(str(r.get(k, "-")) for k in ("rows", "accepted", "rejected")),
             )
         self.console.print(table)
+
+    def _replay(self, key: str) -> None:
+        """The same object's event once more (same bytes, same ETag), as S3 may deliver it."""
+        bucket = wiring.settings().bucket
+        boto3.client("s3", region_name="ap-northeast-1").copy_object(
+            Bucket=bucket,
+            Key=key,
+            CopySource={"Bucket": bucket, "Key": key},
+            MetadataDirective="REPLACE",
+            Metadata={"replayed": "true"},
+        )
+        self._stack_pump()
 
     def _stack_pump(self) -> None:
         self._stack.pump()  # the S3 event reaches the ingest function
@@ -454,19 +458,8 @@ class Demo:
             taken = next((p for p in self.feed.delivered if p.creditor_id == creditor and p.how == "name"), None)
             if taken is not None:
                 self.feed.cancel(taken)
-                self.reversal = taken
-        elif kind == "replay":  # S3 delivers a payments file's event a second time
-            if self.payment_files:
-                s3 = boto3.client("s3", region_name="ap-northeast-1")
-                bucket, key = wiring.settings().bucket, self.payment_files[0]
-                s3.copy_object(
-                    Bucket=bucket,
-                    Key=key,
-                    CopySource={"Bucket": bucket, "Key": key},
-                    MetadataDirective="REPLACE",
-                    Metadata={"replayed": "true"},
-                )
-                self._stack_pump()
+        elif kind == "replay" and self.payment_files:  # S3 delivers a payments file's event again
+            self._replay(self.payment_files[0])
         elif kind == "daily":
             result = invoke("reconcile", {}, LocalContext("saiken-reconcile-daily"), entry="daily")
             self.daily_runs.extend(result["creditors"])

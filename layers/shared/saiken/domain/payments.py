@@ -16,6 +16,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import date, datetime
 from enum import StrEnum
 from functools import lru_cache
@@ -626,6 +627,9 @@ class Reconciliation:
 # --- what is kept ----------------------------------------------------------------------
 
 
+_INCOMING_FIELDS: Final = tuple(f.name for f in dataclass_fields(IncomingPayment))
+
+
 class PaymentState(StrEnum):
     BOOKING = "booking"  # matched, its receivables being written (a retry finishes it)
     APPLIED = "applied"  # matched: its allocations (and any credit) are booked
@@ -661,17 +665,7 @@ class PaymentRecord(BaseModel):
     version: int | None = None
 
     def incoming(self) -> IncomingPayment:
-        return IncomingPayment(
-            payment_id=self.payment_id,
-            paid_on=self.paid_on,
-            amount=self.amount,
-            payer_name_kana=self.payer_name_kana,
-            virtual_account=self.virtual_account,
-            reference=self.reference,
-            receivable_id=self.receivable_id,
-            payer_code=self.payer_code,
-            cancels=self.cancels,
-        )
+        return IncomingPayment(**{name: getattr(self, name) for name in _INCOMING_FIELDS})
 
     @classmethod
     def of(
@@ -679,15 +673,7 @@ class PaymentRecord(BaseModel):
     ) -> PaymentRecord:
         return cls(
             creditor_id=creditor_id,
-            payment_id=payment.payment_id,
-            paid_on=payment.paid_on,
-            amount=payment.amount,
-            payer_name_kana=payment.payer_name_kana,
-            virtual_account=payment.virtual_account,
-            reference=payment.reference,
-            receivable_id=payment.receivable_id,
-            payer_code=payment.payer_code,
-            cancels=payment.cancels,
+            **{name: getattr(payment, name) for name in _INCOMING_FIELDS},
             source=source,
             received_at=at,
             state=PaymentState.APPLIED if match.matched else PaymentState.UNMATCHED,
