@@ -223,3 +223,11 @@ def test_a_lost_dakuten_still_finds_the_payer() -> None:
     book = Book.of([Entry("X1", "A", 7000, DAY), Entry("X2", "B", 9000, DAY)], {"A": "スズキ", "B": "サトウ"})
     m = Matcher(book).match(_pay(7000, payer_name_kana="ｽｽｷ"))  # ｽｽﾞｷ without its ﾞ
     assert m.method is Method.NAME_AMOUNT and m.debtor_id == "A"
+
+
+def test_two_close_names_are_ambiguous_not_a_guess() -> None:
+    book = Book.of(
+        [Entry("X1", "A", 5000, DAY), Entry("X2", "B", 5000, DAY)], {"A": "サトウ ケンタ", "B": "サトウ ケンタロウ"}
+    )
+    m = Matcher(book).match(_pay(5000, payer_name_kana="ｻﾄｳ ｹﾝﾀﾛ"))  # 92 against one, 93 against the other
+    assert not m.matched and m.reason == "ambiguous"

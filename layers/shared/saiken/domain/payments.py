@@ -30,6 +30,7 @@ from rapidfuzz import fuzz
 from saiken.domain.status import ReceivableStatus
 
 NAME_THRESHOLD: Final = 85.0  # rapidfuzz ratio (0-100) a kana name must reach to count as the payer
+NAME_MARGIN: Final = 5.0  # ... and by how much it must beat the next debtor's name
 
 
 class Method(StrEnum):
@@ -509,20 +510,22 @@ class Matcher:
             return self._unmatched(payment, Unmatched.NO_CANDIDATE, "no reference, account or name to go on")
         # a slip keeps the first or the last two kana: compare only with those names, owing that amount
         candidates = book.similar_owing(name, payment.amount)
-        best, best_score, tie = None, 0.0, False
+        best, best_score, runner_up = None, 0.0, 0.0
         plain = seion(name)
         for debtor in sorted(candidates):
             other = book.debtor_names.get(debtor, "")
             # a lost dakuten (ｽｽｷ for ｽｽﾞｷ) is the commonest slip: score the plain-kana forms too
             score = max(fuzz.ratio(name, other), fuzz.ratio(plain, seion(other)) - DAKUTEN_PENALTY)
             if score > best_score:
-                best, best_score, tie = debtor, score, False
-            elif score == best_score and score > 0:
-                tie = True
+                best, best_score, runner_up = debtor, score, best_score
+            elif score > runner_up:
+                runner_up = score
         if best is not None and best_score >= self.name_threshold:
-            if tie:
+            if best_score - runner_up < NAME_MARGIN:  # money never goes to a coin toss between two names
                 return self._unmatched(
-                    payment, Unmatched.AMBIGUOUS, f"two debtors match the name equally ({best_score:.0f})"
+                    payment,
+                    Unmatched.AMBIGUOUS,
+                    f"two debtors owing that amount have names this close ({best_score:.0f} / {runner_up:.0f})",
                 )
             confidence = round(CONFIDENCE[Method.NAME_AMOUNT] * best_score / 100, 3)
             return self._by_amount(payment, Method.NAME_AMOUNT, best, confidence)
