@@ -37,8 +37,10 @@ class PaymentFile:
 
 
 def read_payments(data: bytes, filename: str, *, reference_year: int | None = None) -> PaymentFile:
-    """Zengin when the name says .txt/.dat or the bytes start like a Zengin header; CSV otherwise."""
-    if filename.endswith(ZENGIN_SUFFIXES) or looks_like_zengin(data):
+    """Zengin when the name says .txt/.dat, or (any other name but .csv/.tsv) the bytes start like a
+    Zengin header; CSV otherwise."""
+    sniff = not filename.endswith(CSV_SUFFIXES) and looks_like_zengin(data)
+    if filename.endswith(ZENGIN_SUFFIXES) or sniff:
         try:
             parsed = read_zengin(data, reference_year=reference_year, file_id=filename)
         except ZenginFileError as exc:
