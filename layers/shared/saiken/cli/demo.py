@@ -620,7 +620,8 @@ class Demo:
         meant = {p.payment_id: p for p in self.feed.delivered}
         states: Counter[str] = Counter()
         methods: Counter[str] = Counter()
-        collected = credits = misapplied = partial = 0
+        collected = credits = partial = 0
+        misapplied: list[dict[str, Any]] = []
         for creditor in CREDITORS:
             for record in PaymentRepository().iterate(creditor):
                 states[record.state.value] += 1
@@ -632,7 +633,15 @@ class Demo:
                 partial += any(a.balance_after for a in record.allocations)
                 intended = meant.get(record.payment_id)
                 if intended is not None and intended.debtor_id != record.debtor_id:
-                    misapplied += 1
+                    misapplied.append(
+                        {
+                            "payment_id": record.payment_id,
+                            "method": record.method.value if record.method else None,
+                            "payer": intended.how,
+                            "meant_for": intended.receivable_id,
+                            "applied_to": [a.receivable_id for a in record.allocations],
+                        }
+                    )
         runs = Counter(r["state"] for r in self.payment_runs)
         unmatched = Counter(p.reason for c in CREDITORS for p in wiring.reconcile_service().unmatched(c, limit=1000))
         return {
@@ -648,7 +657,8 @@ class Demo:
             "reversed": states.get("reversed", 0),
             "credits": credits,
             "collected": collected,
-            "misapplied": misapplied,
+            "misapplied": len(misapplied),
+            "misapplied_payments": misapplied[:10],
             "payer_mix": dict(Counter(p.how for p in self.feed.delivered if not p.cancel)),
         }
 
