@@ -252,15 +252,6 @@ class Book:
             same.sort(key=key)
         return book
 
-    def name_debtor(self, debtor_id: str, kana: str | None) -> None:
-        name = normalize_kana_name(kana)
-        owed = self._by_debtor.get(debtor_id, [])
-        for entry in owed:  # the amount/name index is keyed by the name: take them out around the change
-            self._unindex_balance(entry)
-        self._rename(debtor_id, name)
-        for entry in owed:
-            self._index_balance(entry)
-
     def _rename(self, debtor_id: str, name: str) -> None:
         self._debtor_blocks[debtor_id] = _blocks_of(name)
         old = self.debtor_names.get(debtor_id)
@@ -297,10 +288,6 @@ class Book:
         self._by_debtor[entry.debtor_id].sort(key=_due_order)
         if entry.virtual_account:
             self._by_account[_account_key(entry.virtual_account)].sort(key=_due_order)
-
-    @staticmethod
-    def _open(entry: Entry) -> bool:
-        return entry.payable and entry.balance > 0
 
     def _index_balance(self, entry: Entry, *, totals: bool = True) -> None:
         if not (entry.payable and entry.balance > 0):
@@ -389,9 +376,6 @@ class Book:
     def knows(self, debtor_id: str) -> bool:
         return bool(self._by_debtor.get(debtor_id))
 
-    def total_owed(self, debtor_id: str) -> int:
-        return self._totals.get(debtor_id, 0)
-
     def owes(self, debtor_id: str, amount: int) -> bool:
         """One open balance, or the debtor's open total, is exactly ``amount``."""
         return debtor_id in self._by_balance.get(amount, _EMPTY) or self._totals.get(debtor_id) == amount
@@ -426,11 +410,6 @@ class Book:
         self._owing_by_block = index
         return index
 
-    def debtors_owing(self, amount: int) -> set[str]:
-        """Debtors with one open balance, or an open total, of exactly this amount."""
-        return set(self._by_balance.get(amount, _EMPTY)) | self._by_total.get(amount, set())
-
-    # -- money --------------------------------------------------------------------------
     def allocate(self, debtor_id: str, amount: int, first: Iterable[Entry] = ()) -> tuple[tuple[Allocation, ...], int]:
         """Spread ``amount`` over ``first`` then the debtor's other open receivables, oldest due
         first; return the allocations and what is left over (a credit). Changes nothing."""
