@@ -231,3 +231,18 @@ def test_two_close_names_are_ambiguous_not_a_guess() -> None:
     )
     m = Matcher(book).match(_pay(5000, payer_name_kana="ｻﾄｳ ｹﾝﾀﾛ"))  # 92 against one, 93 against the other
     assert not m.matched and m.reason == "ambiguous"
+
+
+def test_namesakes_never_let_the_amount_decide() -> None:
+    """Two debtors named コバヤシ ダイスケ: one owes 14,900 (after paying half), the other 29,800 and
+    pays half of it by name. The amount fits only the first, who is not the payer: an operator decides."""
+    book = Book.of(
+        [Entry("X1", "A", 14_900, DAY), Entry("X2", "B", 29_800, DAY)],
+        {"A": "コバヤシ ダイスケ", "B": "コバヤシ ダイスケ"},
+    )
+    for kana in ("ｺﾊﾞﾔｼ ﾀﾞｲｽｹ", "ｺﾊﾞﾔﾔｼ ﾀﾞｲｽｹ"):  # exact, and with a slip
+        m = Matcher(book).match(_pay(14_900, payer_name_kana=kana))
+        assert not m.matched and m.reason == "ambiguous", kana
+    # a namesake with nothing left open is not a candidate payer
+    book.set_balance("X2", 0)
+    assert Matcher(book).match(_pay(14_900, payer_name_kana="ｺﾊﾞﾔｼ ﾀﾞｲｽｹ")).method is Method.AMOUNT_DEBTOR

@@ -31,6 +31,7 @@ from saiken.domain.status import ReceivableStatus
 
 NAME_THRESHOLD: Final = 85.0  # rapidfuzz ratio (0-100) a kana name must reach to count as the payer
 NAME_MARGIN: Final = 5.0  # ... and by how much it must beat the next debtor's name
+NAMESAKES: Final = "another debtor with open receivables has the same name (同姓同名): an operator decides"
 
 
 class Method(StrEnum):
@@ -482,6 +483,8 @@ class Matcher:
             known = set(book.debtors_named(name))
         fits = sorted(d for d in known if self._fits(d, payment.amount))
         if len(fits) == 1:
+            if self._namesakes(fits[0]):
+                return self._unmatched(payment, Unmatched.AMBIGUOUS, NAMESAKES)
             return self._by_amount(payment, Method.AMOUNT_DEBTOR, fits[0], CONFIDENCE[Method.AMOUNT_DEBTOR])
         if len(fits) > 1:
             return self._unmatched(payment, Unmatched.AMBIGUOUS, f"{len(fits)} debtors of that name owe that amount")
@@ -506,6 +509,8 @@ class Matcher:
                     Unmatched.AMBIGUOUS,
                     f"two debtors owing that amount have names this close ({best_score:.0f} / {runner_up:.0f})",
                 )
+            if self._namesakes(best):
+                return self._unmatched(payment, Unmatched.AMBIGUOUS, NAMESAKES)
             confidence = round(CONFIDENCE[Method.NAME_AMOUNT] * best_score / 100, 3)
             return self._by_amount(payment, Method.NAME_AMOUNT, best, confidence)
         if known:
@@ -515,6 +520,13 @@ class Matcher:
                 payment, Unmatched.BELOW_THRESHOLD, f"closest name scores {best_score:.0f} < {self.name_threshold:.0f}"
             )
         return self._unmatched(payment, Unmatched.NO_CANDIDATE, "nobody with a similar name owes that amount")
+
+    def _namesakes(self, debtor_id: str) -> bool:
+        """Another debtor with open receivables has exactly this debtor's name (同姓同名): the
+        amount alone must not decide which of them paid (one may be paying part of theirs)."""
+        book = self.book
+        name = book.debtor_names.get(debtor_id)
+        return bool(name) and any(d != debtor_id and book.owed_by(d) for d in book.debtors_named(name or ""))
 
     def _fits(self, debtor_id: str, amount: int) -> bool:
         return self.book.owes(debtor_id, amount)
