@@ -49,8 +49,8 @@ CREDITORS = {
     "globex": {"sender": "グローベックス電力", "phone": "0120-300-400", "email": "support@globex.example"},
 }
 BANK_FILES = (timedelta(hours=7, minutes=30), timedelta(hours=13, minutes=30))  # the bank's 入金明細, twice a day
-OPERATOR_MATCHES = 8  # unmatched payments an operator places by hand, per creditor and round
-OPERATOR_EVERY_DAYS = 3
+OPERATOR_MATCHES = 15  # unmatched payments an operator places by hand, per creditor and round
+OPERATOR_EVERY_DAYS = 2
 WRITEOFF_DAYS = 35  # the demo creditors write off after 35 days (the shipped default is 180)
 BAD_EVERY = 23  # one row in 23 is wrong on purpose: rejected with a reason, the rest go in
 SMS_OUTAGE = (timedelta(days=1, hours=10), timedelta(days=1, hours=16))  # after the start
