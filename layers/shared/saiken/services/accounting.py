@@ -122,7 +122,7 @@ class AccountingService:
 
     def _write_off(self, r: Receivable, stamp: str) -> Receivable | None:
         """Written off in a versioned write; a receivable that changed meanwhile (paid a moment
-        ago) is read again and only written off if the policy still says so tomorrow."""
+        ago) is left alone: the next day's run looks at it again."""
         try:
             status = transition(r.status, ReceivableStatus.WRITTEN_OFF)
             return self.receivables.save(r.model_copy(update={"status": status, "status_reason": stamp}))
