@@ -37,9 +37,9 @@ class Monitoring(Construct):
         self.alarms = [*ingest.alarms, api.server_errors, *dunning.alarms, *reconcile.alarms]
         for alarm in self.alarms:
             alarm.add_alarm_action(actions.SnsAction(self.topic))
-        self.dashboard = self._build_dashboard(api, dunning)
+        self.dashboard = self._build_dashboard(api, dunning, reconcile)
 
-    def _build_dashboard(self, api: Api, dunning: Dunning) -> cloudwatch.Dashboard:
+    def _build_dashboard(self, api: Api, dunning: Dunning, reconcile: Reconcile) -> cloudwatch.Dashboard:
         def metric(name: str) -> cloudwatch.Metric:
             return cloudwatch.Metric(
                 namespace=METRICS_NAMESPACE,
@@ -113,16 +113,7 @@ class Monitoring(Construct):
             ),
             cloudwatch.GraphWidget(
                 title="Unmatched queue and write-offs (daily)",
-                left=[
-                    cloudwatch.Metric(
-                        namespace=METRICS_NAMESPACE,
-                        metric_name="OldestUnmatchedPaymentDays",
-                        dimensions_map={"service": SERVICE},
-                        statistic="Maximum",
-                        period=Duration.days(1),
-                    ),
-                    metric("UnmatchedPayments"),
-                ],
+                left=[reconcile.oldest_unmatched, metric("UnmatchedPayments")],
                 right=[metric("WrittenOff"), metric("NearingLimitation")],
                 width=12,
             ),

@@ -139,7 +139,7 @@ class Reconcile(Construct):
         )
 
     def _build_alarms(self) -> list[cloudwatch.Alarm]:
-        oldest = cloudwatch.Metric(
+        self.oldest_unmatched = oldest = cloudwatch.Metric(
             namespace=METRICS_NAMESPACE,
             metric_name="OldestUnmatchedPaymentDays",
             dimensions_map={"service": SERVICE},

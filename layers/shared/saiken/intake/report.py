@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Iterable
-from typing import IO, Final
+import io
+from collections.abc import Iterable, Sequence
+from typing import IO, Any, Final
 
 from saiken.intake.normalize import escape_csv_cell
 from saiken.intake.reader import RowError
 
 REPORT_HEADER: Final = ("row", "line", "field", "code", "message", "value")
+
+
+def csv_report(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> IO[bytes]:
+    """A small report (results, write-offs, limitation) as UTF-8-with-BOM CSV bytes, CRLF lines.
+    Callers pass text a creditor typed through escape_csv_cell."""
+    text = io.StringIO()
+    text.write(codecs.BOM_UTF8.decode("utf-8"))
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return io.BytesIO(text.getvalue().encode("utf-8"))
 
 
 class ErrorReportWriter:

@@ -3,8 +3,6 @@ and the age of the unmatched payments queue."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -18,6 +16,7 @@ from saiken.domain.planner import JST
 from saiken.domain.rules import CreditorConfig
 from saiken.domain.status import ReceivableStatus, transition
 from saiken.intake.normalize import escape_csv_cell
+from saiken.intake.report import csv_report
 
 WRITEOFF_REASON = "償却"
 WRITEOFF_HEADER = (
@@ -105,11 +104,11 @@ class AccountingService:
         result.written_off_amount = sum(r.balance for r in written)
         result.nearing_limitation = len(nearing)
         self.reports.put_report(
-            writeoff_key(creditor_id, today), _csv(WRITEOFF_HEADER, (_writeoff_row(r, today) for r in written))
+            writeoff_key(creditor_id, today), csv_report(WRITEOFF_HEADER, (_writeoff_row(r, today) for r in written))
         )
         self.reports.put_report(
             limitation_key(creditor_id, today),
-            _csv(
+            csv_report(
                 LIMITATION_HEADER, (_limitation_row(r, today) for r in sorted(nearing, key=lambda r: r.limitation_date))
             ),
         )
@@ -154,12 +153,3 @@ def _limitation_row(r: Receivable, today: date) -> list[Any]:
         r.limitation_date.isoformat(),
         (r.limitation_date - today).days,
     ]
-
-
-def _csv(header: tuple[str, ...], rows: Iterable[list[Any]]) -> IO[bytes]:
-    text = io.StringIO()
-    text.write("\ufeff")  # Excel in Japan reads UTF-8 with a BOM
-    writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return io.BytesIO(text.getvalue().encode("utf-8"))

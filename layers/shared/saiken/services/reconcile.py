@@ -10,7 +10,6 @@ overwritten.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -40,10 +39,10 @@ from saiken.domain.status import ReceivableStatus
 from saiken.intake.fields import FieldIssue
 from saiken.intake.normalize import escape_csv_cell
 from saiken.intake.reader import FileError
-from saiken.intake.report import ErrorReportWriter
+from saiken.intake.report import ErrorReportWriter, csv_report
 from saiken.payments.fields import validate_payment
 from saiken.payments.files import read_payments
-from saiken.services.ingest import run_id_for
+from saiken.services.ingest import RunStore, run_id_for
 
 MAX_ATTEMPTS = 5
 MAX_BATCH = 500
@@ -382,11 +381,6 @@ class ReconcileService:
 # --- payment files from S3 -------------------------------------------------------------
 
 
-class RunStore(Protocol):
-    def get(self, creditor_id: str, run_id: str) -> IngestionRun | None: ...
-    def save(self, run: IngestionRun) -> None: ...
-
-
 class FileStore(Protocol):
     def read(self, key: str) -> bytes | None: ...
     def put_report(self, key: str, body: IO[bytes]) -> None: ...
@@ -474,12 +468,9 @@ class PaymentFileService:
 
 
 def _results_csv(outcomes: Sequence[Outcome]) -> IO[bytes]:
-    text = io.StringIO()
-    text.write("\ufeff")
-    writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow(RESULT_HEADER)
-    for o in outcomes:
-        writer.writerow(
+    return csv_report(
+        RESULT_HEADER,
+        (
             [
                 escape_csv_cell(o.payment_id),
                 o.state,
@@ -490,5 +481,6 @@ def _results_csv(outcomes: Sequence[Outcome]) -> IO[bytes]:
                 o.credit,
                 o.reason or "",
             ]
-        )
-    return io.BytesIO(text.getvalue().encode("utf-8"))
+            for o in outcomes
+        ),
+    )
