@@ -63,3 +63,14 @@ def test_limitation_date_is_the_same_day_five_years_on(start: date) -> None:
     end = limitation_date(start)
     assert end.year == start.year + 5 and end.month == start.month
     assert end.day == start.day or (start.month, start.day, end.day) == (2, 29, 28)
+
+
+def test_a_bad_policy_in_a_rules_file_names_the_field() -> None:
+    from saiken.adapters.objects import default_rules
+    from saiken.domain.rules import RuleSet
+
+    rules = default_rules().model_dump(mode="json")
+    with pytest.raises(ValueError, match=r"writeoff\.days_past_due"):
+        RuleSet.model_validate({**rules, "writeoff": {"days_past_due": 0, "min_balance": 1}})
+    with pytest.raises(ValueError, match=r"writeoff\.after"):
+        RuleSet.model_validate({**rules, "writeoff": {"days_past_due": 90, "after": 3}})
