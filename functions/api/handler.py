@@ -23,20 +23,28 @@ from saiken.api.models import (
     ErrorBody,
     ErrorOut,
     FieldErrorOut,
+    HoldIn,
     IngestionRunOut,
     ManualMatchIn,
+    NoteIn,
     PaymentBatchIn,
     PaymentBatchOut,
     PaymentOut,
     PaymentResultOut,
     PlanOut,
+    PromiseIn,
     ReceivableIn,
     ReceivableOut,
     ReceivablePage,
+    ReleaseIn,
     ReportLinkOut,
+    StageOut,
     StatusChangeIn,
+    TimelineEntryOut,
     UpsertOut,
+    WorkItemOut,
 )
+from saiken.domain.cases import CaseError
 from saiken.domain.errors import ConcurrentUpdate, NotFound, NotMatchable
 from saiken.domain.status import InvalidTransition, ReceivableStatus
 from saiken.intake.fields import FieldIssue
@@ -86,6 +94,11 @@ def _invalid_transition(exc: InvalidTransition) -> Response[Any]:
 @app.exception_handler(NotMatchable)
 def _not_matchable(exc: NotMatchable) -> Response[Any]:
     return _error(409, "not_matchable", str(exc))
+
+
+@app.exception_handler(CaseError)
+def _case_error(exc: CaseError) -> Response[Any]:
+    return _error(409, exc.code, str(exc))
 
 
 @app.exception_handler(ConcurrentUpdate)
@@ -291,6 +304,163 @@ def match_payment(
     payment_id: Annotated[str, Path(max_length=128)], body: Annotated[ManualMatchIn, Body()]
 ) -> PaymentResultOut:
     return _result(wiring.reconcile_service().match_manually(creditor_id(), payment_id, body.receivable_id), [])
+
+
+# --- cases (応対管理): timeline, notes, promises, disputes, holds, worklist, stage ----------
+
+CONFLICT: dict[int, OpenAPIResponse] = {
+    **ERRORS,
+    409: {
+        "description": "Not possible as the receivable stands (closed, held, promise out of range...)",
+        "content": {"application/json": {"model": ErrorOut}},
+    },
+}
+RID = Annotated[str, Path(max_length=64)]
+
+
+def _actor(by: str) -> str:
+    return f"operator:{by}"
+
+
+@app.get(
+    "/receivables/<receivable_id>/timeline",
+    summary="Every contact and answer for this receivable, oldest first (応対履歴)",
+    responses=ERRORS,
+    tags=["cases"],
+)
+def receivable_timeline(receivable_id: RID) -> list[TimelineEntryOut]:
+    entries = wiring.case_service().history(creditor_id(), receivable_id=receivable_id)
+    return [TimelineEntryOut.model_validate(e) for e in entries]
+
+
+@app.get(
+    "/debtors/<debtor_id>/timeline",
+    summary="Every contact and answer for this debtor, across their receivables, oldest first",
+    responses=ERRORS,
+    tags=["cases"],
+)
+def debtor_timeline(debtor_id: Annotated[str, Path(max_length=64)]) -> list[TimelineEntryOut]:
+    entries = wiring.case_service().history(creditor_id(), debtor_id=debtor_id)
+    return [TimelineEntryOut.model_validate(e) for e in entries]
+
+
+@app.post(
+    "/receivables/<receivable_id>/notes",
+    summary="Log an operator's note or call outcome (the worklist updates)",
+    responses=ERRORS,
+    tags=["cases"],
+)
+def add_note(receivable_id: RID, body: Annotated[NoteIn, Body()]) -> TimelineEntryOut:
+    event = wiring.case_service().note(
+        creditor_id(), receivable_id, body.text, actor=_actor(body.by), outcome=body.outcome
+    )
+    return TimelineEntryOut.model_validate(event.model_dump())
+
+
+@app.post(
+    "/receivables/<receivable_id>/promise",
+    summary="Record a promise to pay: reminders pause until the date (+ grace); kept or broken is decided after",
+    responses=CONFLICT,
+    tags=["cases"],
+)
+def promise(receivable_id: RID, body: Annotated[PromiseIn, Body()]) -> ReceivableOut:
+    r = wiring.case_service().promise(
+        creditor_id(), receivable_id, body.promised_date, body.amount, actor=_actor(body.by), note=body.note
+    )
+    return ReceivableOut.of(r)
+
+
+def _hold(receivable_id: str, body: HoldIn, status: ReceivableStatus) -> ReceivableOut:
+    r = wiring.case_service().hold(
+        creditor_id(), receivable_id, status, body.reason, body.until, actor=_actor(body.by), note=body.note
+    )
+    return ReceivableOut.of(r)
+
+
+@app.post(
+    "/receivables/<receivable_id>/dispute",
+    summary="The debtor disputes it (異議): dunning and escalation stop now, until resolved or 'until'",
+    responses=CONFLICT,
+    tags=["cases"],
+)
+def dispute(receivable_id: RID, body: Annotated[HoldIn, Body()]) -> ReceivableOut:
+    return _hold(receivable_id, body, ReceivableStatus.DISPUTED)
+
+
+@app.post(
+    "/receivables/<receivable_id>/hold",
+    summary="Hold dunning (e.g. a payment plan being agreed): stops now, until released or 'until'",
+    responses=CONFLICT,
+    tags=["cases"],
+)
+def hold(receivable_id: RID, body: Annotated[HoldIn, Body()]) -> ReceivableOut:
+    return _hold(receivable_id, body, ReceivableStatus.ON_HOLD)
+
+
+@app.post(
+    "/receivables/<receivable_id>/release",
+    summary="End a dispute or hold: dunning resumes at the next step",
+    responses=CONFLICT,
+    tags=["cases"],
+)
+def release(receivable_id: RID, body: Annotated[ReleaseIn, Body()]) -> ReceivableOut:
+    r = wiring.case_service().release(
+        creditor_id(), receivable_id, actor=_actor(body.by), reason=body.reason, note=body.note
+    )
+    return ReceivableOut.of(r)
+
+
+@app.post(
+    "/debtors/<debtor_id>/hold",
+    summary="Hold (or, with reason 'disputed:...', dispute) every open receivable of a debtor",
+    responses=CONFLICT,
+    tags=["cases"],
+)
+def hold_debtor(
+    debtor_id: Annotated[str, Path(max_length=64)],
+    body: Annotated[HoldIn, Body()],
+    dispute: Annotated[bool, Query(description="a dispute rather than a hold")] = False,
+) -> list[ReceivableOut]:
+    status = ReceivableStatus.DISPUTED if dispute else ReceivableStatus.ON_HOLD
+    held = wiring.case_service().hold_debtor(
+        creditor_id(), debtor_id, status, body.reason, body.until, actor=_actor(body.by), note=body.note
+    )
+    return [ReceivableOut.of(r) for r in held]
+
+
+@app.post(
+    "/debtors/<debtor_id>/release",
+    summary="End the disputes and holds of every receivable of a debtor",
+    responses=CONFLICT,
+    tags=["cases"],
+)
+def release_debtor(
+    debtor_id: Annotated[str, Path(max_length=64)], body: Annotated[ReleaseIn, Body()]
+) -> list[ReceivableOut]:
+    released = wiring.case_service().release_debtor(creditor_id(), debtor_id, actor=_actor(body.by), note=body.note)
+    return [ReceivableOut.of(r) for r in released]
+
+
+@app.get(
+    "/worklist", summary="The collector worklist: receivables that need a human, highest priority first", tags=["cases"]
+)
+def worklist(limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[WorkItemOut]:
+    return [
+        WorkItemOut(
+            priority=round(w.priority, 1), days_past_due=w.days_past_due, receivable=ReceivableOut.of(w.receivable)
+        )
+        for w in wiring.case_service().worklist(creditor_id(), limit)
+    ]
+
+
+@app.get(
+    "/receivables/<receivable_id>/stage",
+    summary="The escalation stage, the cadence in force, and the next boundary",
+    responses=ERRORS,
+    tags=["cases"],
+)
+def get_stage(receivable_id: RID) -> StageOut:
+    return StageOut.model_validate(wiring.case_service().stage(creditor_id(), receivable_id))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -2,7 +2,8 @@
 
 ``handler``: S3 ObjectCreated under incoming/{creditor}/payments/ (an S3 notification, or the
 same event through EventBridge) -> read (Zengin or CSV), match, book, report.
-``daily``: EventBridge Scheduler, once a day -> write-offs (償却) per each creditor's policy,
+``daily``: EventBridge Scheduler, once a day -> promises to pay settled (kept / broken: dunning
+resumes) and expired disputes / holds released; then write-offs (償却) per each creditor's policy,
 the write-off export and the limitation (消滅時効) report, and the unmatched queue's age metric.
 """
 
@@ -67,12 +68,16 @@ def daily(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     results = []
     for creditor_id in service.creditors():
         logger.append_keys(creditor_id=creditor_id)
+        follow_up = wiring.case_service().follow_up(creditor_id)
+        metrics.add_metric(name="PromisesKept", unit=MetricUnit.Count, value=len(follow_up.promises_kept))
+        metrics.add_metric(name="PromisesBroken", unit=MetricUnit.Count, value=len(follow_up.promises_broken))
+        metrics.add_metric(name="HoldsExpired", unit=MetricUnit.Count, value=len(follow_up.released))
         result = service.run(creditor_id)
         metrics.add_metric(name="WrittenOff", unit=MetricUnit.Count, value=result.written_off)
         metrics.add_metric(name="WrittenOffAmount", unit=MetricUnit.Count, value=result.written_off_amount)
         metrics.add_metric(name="NearingLimitation", unit=MetricUnit.Count, value=result.nearing_limitation)
         metrics.add_metric(name="UnmatchedPayments", unit=MetricUnit.Count, value=result.unmatched)
         metrics.add_metric(name="OldestUnmatchedPaymentDays", unit=MetricUnit.Count, value=result.oldest_unmatched_days)
-        logger.info("daily accounting", extra={"result": result.as_dict()})
-        results.append(result.as_dict())
+        logger.info("daily accounting", extra={"result": result.as_dict(), "follow_up": follow_up.as_dict()})
+        results.append({**result.as_dict(), "follow_up": follow_up.as_dict()})
     return {"creditors": results}

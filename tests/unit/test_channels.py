@@ -17,6 +17,7 @@ from saiken.adapters.channels import (
     SesEmailChannel,
     SmsChannel,
 )
+from saiken.domain.delivery import make_ref, read_ref
 
 MESSAGE = Outgoing(
     reminder_id="rm-0123456789abcdef",
@@ -26,6 +27,7 @@ MESSAGE = Outgoing(
     body="【アクメカード】12/25がお支払期日です。",
     sender_name="アクメカード株式会社",
     attributes={"amount": "12345", "receivable_id": "R1"},
+    receivable_id="R1",
 )
 
 
@@ -46,7 +48,7 @@ def test_sms_request_shape_and_message_id() -> None:
                 "MessageType": "TRANSACTIONAL",
                 "OriginationIdentity": "ACME",
                 "ConfigurationSetName": "saiken",
-                "Context": {"reminder_id": MESSAGE.reminder_id, "creditor_id": "acme"},
+                "Context": {"reminder_id": MESSAGE.reminder_id, "saiken_ref": make_ref("acme", "R1")},
             },
         )
         assert channel.send(MESSAGE) == "m-1"
@@ -69,6 +71,7 @@ def test_connect_call_carries_the_message_the_amount_and_an_idempotency_token() 
                 "Attributes": {
                     "message": MESSAGE.body,
                     "sender": "アクメカード株式会社",
+                    "saiken_ref": make_ref("acme", "R1"),
                     "amount": "12345",
                     "receivable_id": "R1",
                 },
@@ -121,3 +124,11 @@ def test_email_goes_out_through_ses_v2_in_the_creditors_name(aws: None) -> None:
     assert message_id and len(sent) == 1
     assert "=?utf-8?" in sent[0].source  # the display name (the creditor) is MIME-encoded Japanese
     assert sent[0].destinations["ToAddresses"] == ["taro@example.jp"]
+
+
+def test_the_ref_every_provider_event_carries_round_trips_any_receivable_id() -> None:
+    for receivable in ("R1", "請求-0001/2026", "x" * 64):
+        ref = make_ref("acme", receivable)
+        assert set(ref) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+        assert read_ref(ref) == ("acme", receivable)
+    assert read_ref("not base64!") is None and read_ref("") is None

@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     schedule_window_minutes: int = Field(default=0, ge=0, le=60, description="Scheduler FlexibleTimeWindow")
     schedule_max_event_age: int = Field(default=3600, ge=60, le=86400)
     schedule_retries: int = Field(default=10, ge=0, le=185)
+    # escalation: EventBridge Scheduler -> the escalation state machine (Step Functions)
+    escalation_group: str = "saiken-escalations"
+    escalation_state_machine_arn: str = "arn:aws:states:ap-northeast-1:123456789012:stateMachine:saiken-escalation"
+    escalation_role_arn: str = "arn:aws:iam::123456789012:role/saiken-escalation-scheduler"
+    escalation_dlq_arn: str = "arn:aws:sqs:ap-northeast-1:123456789012:saiken-escalation-dlq"
     # channels: "aws" = SES / End User Messaging SMS / Connect; "outbox" = a JSONL file (local stack)
     email_mode: str = "aws"
     sms_mode: str = "aws"

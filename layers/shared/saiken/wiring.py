@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from saiken.adapters.objects import ObjectStore
     from saiken.adapters.repository import ApiKeyRepository
     from saiken.services.accounting import AccountingService
+    from saiken.services.cases import CaseService
     from saiken.services.dunning import DunningService
+    from saiken.services.feedback import FeedbackService
     from saiken.services.ingest import IngestService
     from saiken.services.receivables import ReceivableService
     from saiken.services.reconcile import PaymentFileService, ReconcileService
@@ -127,6 +129,26 @@ def schedules() -> Any:
 
 
 @lru_cache(maxsize=1)
+def escalation_schedules() -> Any:
+    """One pending stage boundary per receivable: a Scheduler entry that starts the state machine."""
+    import boto3
+
+    from saiken.adapters.schedules import ScheduleGateway
+
+    s = settings()
+    return ScheduleGateway(
+        client=boto3.client("scheduler", region_name=s.region),
+        group=s.escalation_group,
+        target_arn=s.escalation_state_machine_arn,
+        role_arn=s.escalation_role_arn,
+        dlq_arn=s.escalation_dlq_arn,
+        window_minutes=s.schedule_window_minutes,
+        max_event_age=s.schedule_max_event_age,
+        retries=s.schedule_retries,
+    )
+
+
+@lru_cache(maxsize=1)
 def creditor_config() -> Any:
     from saiken.adapters.objects import ConfigStore
 
@@ -224,6 +246,39 @@ def dunning_service() -> DunningService:
         channels=channels(),
         clock=now,
         once=idempotency(),
+        escalations=escalation_schedules(),
+    )
+
+
+@lru_cache(maxsize=1)
+def case_service() -> CaseService:
+    from saiken.adapters.repository import ReceivableRepository
+    from saiken.services.cases import CaseService
+
+    settings()
+    return CaseService(
+        receivables=ReceivableRepository(),
+        timeline=contact_history(),
+        schedules=schedules(),
+        escalations=escalation_schedules(),
+        config_for=creditor_config(),
+        clock=now,
+    )
+
+
+@lru_cache(maxsize=1)
+def feedback_service() -> FeedbackService:
+    from saiken.adapters.repository import DebtorRepository, ReceivableRepository
+    from saiken.services.feedback import FeedbackService
+
+    settings()
+    return FeedbackService(
+        receivables=ReceivableRepository(),
+        debtors=DebtorRepository(),
+        timeline=contact_history(),
+        cases=case_service(),
+        replan_debtor=lambda creditor, debtor: dunning_service().replan_debtor(creditor, debtor),
+        clock=now,
     )
 
 
@@ -280,6 +335,7 @@ def reset() -> None:
         run_service,
         api_keys,
         schedules,
+        escalation_schedules,
         creditor_config,
         channels,
         idempotency,
@@ -289,6 +345,8 @@ def reset() -> None:
         reconcile_service,
         payment_file_service,
         accounting_service,
+        case_service,
+        feedback_service,
     ):
         factory.cache_clear()
     get_settings.cache_clear()

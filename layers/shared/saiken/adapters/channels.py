@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from saiken.domain.delivery import ChannelUnavailable, DeliveryError, DeliveryRejected, Outgoing
+from saiken.domain.delivery import REF, ChannelUnavailable, DeliveryError, DeliveryRejected, Outgoing
 
 # Error codes that mean "this message is wrong", not "the service is having a bad moment".
 _REJECTED = frozenset(
@@ -71,7 +71,10 @@ class SesEmailChannel:
                 }
             },
             "ConfigurationSetName": self.configuration_set,
-            "EmailTags": [{"Name": "reminder_id", "Value": message.reminder_id}],
+            "EmailTags": [
+                {"Name": "reminder_id", "Value": message.reminder_id},
+                {"Name": REF, "Value": message.ref},
+            ],
         }
         if message.reply_to:
             params["ReplyToAddresses"] = [message.reply_to]
@@ -92,7 +95,7 @@ class SmsChannel:
             "DestinationPhoneNumber": message.to,
             "MessageBody": message.body,
             "MessageType": "TRANSACTIONAL",
-            "Context": {"reminder_id": message.reminder_id, "creditor_id": message.creditor_id},
+            "Context": {"reminder_id": message.reminder_id, REF: message.ref},
         }
         if self.origination_identity:
             params["OriginationIdentity"] = self.origination_identity
@@ -117,7 +120,12 @@ class ConnectIvrChannel:
             "ContactFlowId": self.contact_flow_id,
             "DestinationPhoneNumber": message.to,
             "ClientToken": message.reminder_id,  # Connect's own idempotency: a retry never rings twice
-            "Attributes": {"message": message.body, "sender": message.sender_name, **message.attributes},
+            "Attributes": {
+                "message": message.body,
+                "sender": message.sender_name,
+                REF: message.ref,
+                **message.attributes,
+            },
             "TrafficType": "GENERAL",
         }
         if self.source_phone:

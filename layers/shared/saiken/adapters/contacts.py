@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import size
 
 from saiken.adapters.repository import is_conditional_failure
 from saiken.adapters.tables import ContactItem
-from saiken.domain.models import Contact
+from saiken.domain.models import Contact, TimelineEvent
 
 _DETAIL_FIELDS = (
     "debtor_id",
@@ -45,12 +45,60 @@ class ContactRepository:
                 batch.save(_item(c))
 
     def for_receivable(self, creditor_id: str, receivable_id: str) -> list[Contact]:
-        items = ContactItem.by_receivable.query(f"{creditor_id}#{receivable_id}")
-        return sorted((_contact(i) for i in items), key=lambda c: (c.slot, c.channel))
+        return self.timeline_for_receivable(creditor_id, receivable_id)[0]
 
     def for_debtor(self, creditor_id: str, debtor_id: str) -> list[Contact]:
         items = ContactItem.query(_debtor_key(creditor_id, debtor_id), ContactItem.sk.startswith("c#"))
         return [_contact(i) for i in items]
+
+    # -- inbound outcomes and case changes (the same table, sk "e#...") -----------------------
+    def record_event(self, e: TimelineEvent) -> bool:
+        """Once per event id: a redelivered provider event is not recorded twice (False then)."""
+        item = ContactItem(
+            _debtor_key(e.creditor_id, e.debtor_id),
+            f"e#{e.at.isoformat()}#{e.event_id}",
+            receivable_key=f"{e.creditor_id}#{e.receivable_id}" if e.receivable_id else None,
+            creditor_id=e.creditor_id,
+            receivable_id=e.receivable_id,
+            reminder_id=e.event_id,
+            channel=e.channel,
+            outcome=e.kind,
+            reason=e.reason,
+            detail={
+                "actor": e.actor,
+                "note": e.note,
+                "at": e.at.isoformat(),
+                **({"data": e.detail} if e.detail else {}),
+            },
+        )
+        try:
+            item.save(condition=ContactItem.sk.does_not_exist())
+        except PutError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def timeline_for_receivable(
+        self, creditor_id: str, receivable_id: str
+    ) -> tuple[list[Contact], list[TimelineEvent]]:
+        """The receivable's reminders and its inbound outcomes / case changes, each oldest first."""
+        contacts: list[Contact] = []
+        events: list[TimelineEvent] = []
+        for item in ContactItem.by_receivable.query(f"{creditor_id}#{receivable_id}"):
+            if item.sk.startswith("e#"):
+                events.append(_event(item))
+            elif item.sk.startswith("c#"):
+                contacts.append(_contact(item))
+        contacts.sort(key=lambda c: (c.slot, c.channel))
+        events.sort(key=lambda e: e.at)
+        return contacts, events
+
+    def timeline_for_debtor(self, creditor_id: str, debtor_id: str) -> tuple[list[Contact], list[TimelineEvent]]:
+        key = _debtor_key(creditor_id, debtor_id)
+        contacts = [_contact(i) for i in ContactItem.query(key, ContactItem.sk.startswith("c#"))]
+        events = [_event(i) for i in ContactItem.query(key, ContactItem.sk.startswith("e#"))]
+        return contacts, events
 
     # -- the daily cap -----------------------------------------------------------------
     def reserve(self, creditor_id: str, debtor_id: str, day: date, reminder_id: str, cap: int) -> bool:
@@ -113,4 +161,22 @@ def _contact(item: ContactItem) -> Contact:
         outcome=item.outcome or "",
         reason=item.reason,
         **detail,
+    )
+
+
+def _event(item: ContactItem) -> TimelineEvent:
+    detail = dict(item.detail or {})
+    debtor_id = item.debtor_key.split("#", 1)[1]
+    return TimelineEvent(
+        creditor_id=item.creditor_id or "",
+        debtor_id=debtor_id,
+        receivable_id=item.receivable_id,
+        event_id=item.reminder_id or "",
+        at=detail["at"],
+        kind=item.outcome or "",
+        channel=item.channel,
+        actor=detail.get("actor") or "system",
+        reason=item.reason,
+        note=detail.get("note"),
+        detail=detail.get("data") or {},
     )

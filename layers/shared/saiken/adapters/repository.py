@@ -84,6 +84,15 @@ def _receivable_to_item(r: Receivable) -> ReceivableItem:
         promised_until=r.promised_until.isoformat() if r.promised_until else None,
         acknowledged_on=r.acknowledged_on.isoformat() if r.acknowledged_on else None,
         payments=r.payments or None,
+        promised_amount=r.promised_amount,
+        promise_balance=r.promise_balance,
+        promises_kept=r.promises_kept or None,
+        promises_broken=r.promises_broken or None,
+        hold_until=r.hold_until.isoformat() if r.hold_until else None,
+        stage_rank=r.stage_rank,
+        stage_since=r.stage_since.isoformat() if r.stage_since else None,
+        attention=r.attention,
+        worklist_creditor=r.creditor_id if r.attention and not r.status.is_closed else None,
         source=r.source,
         row_hash=r.row_hash,
         created_at=r.created_at,
@@ -113,12 +122,24 @@ def _receivable_from_item(item: ReceivableItem) -> Receivable:
         promised_until=date.fromisoformat(item.promised_until) if item.promised_until else None,
         acknowledged_on=date.fromisoformat(item.acknowledged_on) if item.acknowledged_on else None,
         payments={k: int(v) for k, v in (item.payments or {}).items()},
+        promised_amount=_int(item.promised_amount),
+        promise_balance=_int(item.promise_balance),
+        promises_kept=int(item.promises_kept or 0),
+        promises_broken=int(item.promises_broken or 0),
+        hold_until=date.fromisoformat(item.hold_until) if item.hold_until else None,
+        stage_rank=_int(item.stage_rank),
+        stage_since=date.fromisoformat(item.stage_since) if item.stage_since else None,
+        attention=item.attention,
         source=item.source,
         row_hash=item.row_hash,
         version=item.version,
         created_at=item.created_at,
         updated_at=item.updated_at,
     )
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def receivable_from_image(image: dict[str, Any] | None) -> Receivable | None:
@@ -142,6 +163,7 @@ def _debtor_to_item(d: Debtor) -> DebtorItem:
         do_not_contact=d.do_not_contact,
         lawyer_retained=d.lawyer_retained,
         opt_outs=set(d.opt_outs) or None,
+        bounced=set(d.bounced) or None,
         updated_at=d.updated_at,
     )
     if d.version is not None:
@@ -162,6 +184,7 @@ def _debtor_from_item(item: DebtorItem) -> Debtor:
         do_not_contact=bool(item.do_not_contact),
         lawyer_retained=bool(item.lawyer_retained),
         opt_outs=sorted(item.opt_outs or ()),
+        bounced=sorted(item.bounced or ()),
         version=item.version,
         updated_at=item.updated_at,
     )
@@ -289,6 +312,18 @@ class ReceivableRepository(_VersionedRepository[Receivable, ReceivableItem]):
         for item in ReceivableItem.query(creditor_id, filter_condition=condition):
             yield _receivable_from_item(item)
 
+    def in_status(self, creditor_id: str, *statuses: ReceivableStatus) -> Iterator[Receivable]:
+        """The creditor's receivables in one of these statuses (the daily follow-up: promises, holds)."""
+        condition = ReceivableItem.status.is_in(*(s.value for s in statuses))
+        for item in ReceivableItem.query(creditor_id, filter_condition=condition):
+            yield _receivable_from_item(item)
+
+    def worklist(self, creditor_id: str) -> list[Receivable]:
+        """Receivables flagged for a human (the sparse ``worklist`` index), closed ones left out."""
+        items = ReceivableItem.worklist.query(creditor_id)
+        found = [_receivable_from_item(item) for item in items]
+        return [r for r in found if r.attention and not r.status.is_closed]
+
     def book_rows(self, creditor_id: str) -> Iterator[BookRow]:
         """What matching needs of every receivable that can still take money (not paid, not
         cancelled), and no more: a projection, a fraction of the read and parsing of full items."""
@@ -325,6 +360,10 @@ class DebtorRepository(_VersionedRepository[Debtor, DebtorItem]):
             i.debtor_id: i.name_kana
             for i in DebtorItem.query(creditor_id, attributes_to_get=["debtor_id", "name_kana"])
         }
+
+    def with_phone(self, phone: str) -> list[tuple[str, str]]:
+        """(creditor, debtor) pairs with this E.164 number (an SMS STOP names only the number)."""
+        return [(i.creditor_id, i.debtor_id) for i in DebtorItem.by_phone.query(phone)]
 
     def iterate(self, creditor_id: str) -> Iterator[Debtor]:
         for item in DebtorItem.query(creditor_id):

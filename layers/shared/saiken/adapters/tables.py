@@ -20,10 +20,20 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.constants import STREAM_NEW_AND_OLD_IMAGE
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from saiken.settings import Settings
+
+
+class DebtorsByPhone(GlobalSecondaryIndex["DebtorItem"]):  # type: ignore[no-untyped-call]
+    """Who has this number (an SMS STOP reply names only the phone)."""
+
+    class Meta:
+        index_name = "by_phone"
+        projection = KeysOnlyProjection()
+
+    phone = UnicodeAttribute(hash_key=True)
 
 
 class DebtorItem(Model):
@@ -42,8 +52,11 @@ class DebtorItem(Model):
     do_not_contact = BooleanAttribute(default=False)
     lawyer_retained = BooleanAttribute(default=False)
     opt_outs = UnicodeSetAttribute(null=True)
+    bounced = UnicodeSetAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     version = VersionAttribute()
+
+    by_phone = DebtorsByPhone()
 
 
 class ReceivablesByDebtor(GlobalSecondaryIndex["ReceivableItem"]):  # type: ignore[no-untyped-call]
@@ -55,6 +68,18 @@ class ReceivablesByDebtor(GlobalSecondaryIndex["ReceivableItem"]):  # type: igno
 
     debtor_key = UnicodeAttribute(hash_key=True)  # "{creditor_id}#{debtor_id}"
     due_date = UnicodeAttribute(range_key=True)  # ISO date sorts chronologically
+
+
+class Worklist(GlobalSecondaryIndex["ReceivableItem"]):  # type: ignore[no-untyped-call]
+    """The collector worklist: a creditor's receivables that need a human (sparse: only those carry
+    the key; the priority is computed when read, since days past due change daily)."""
+
+    class Meta:
+        index_name = "worklist"
+        projection = AllProjection()
+
+    worklist_creditor = UnicodeAttribute(hash_key=True)
+    receivable_id = UnicodeAttribute(range_key=True)
 
 
 class ReceivableItem(Model):
@@ -81,6 +106,15 @@ class ReceivableItem(Model):
     promised_until = UnicodeAttribute(null=True)
     acknowledged_on = UnicodeAttribute(null=True)
     payments = JSONAttribute(null=True)  # {payment id: yen applied}, written with the balance
+    promised_amount = NumberAttribute(null=True)
+    promise_balance = NumberAttribute(null=True)
+    promises_kept = NumberAttribute(null=True)
+    promises_broken = NumberAttribute(null=True)
+    hold_until = UnicodeAttribute(null=True)
+    stage_rank = NumberAttribute(null=True)  # escalation only moves forward (the state machine's condition)
+    stage_since = UnicodeAttribute(null=True)
+    attention = UnicodeAttribute(null=True)
+    worklist_creditor = UnicodeAttribute(null=True)  # set while the receivable needs a human (sparse index)
     source = UnicodeAttribute(null=True)
     row_hash = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(null=True)
@@ -88,6 +122,7 @@ class ReceivableItem(Model):
     version = VersionAttribute()
 
     by_debtor = ReceivablesByDebtor()
+    worklist = Worklist()
 
 
 class IngestionRunItem(Model):
@@ -144,14 +179,16 @@ class ContactsByReceivable(GlobalSecondaryIndex["ContactItem"]):  # type: ignore
 
 class ContactItem(Model):
     """応対履歴: one item per reminder step that reached the send path (sent, suppressed or failed),
-    and one counter item per debtor and day for the daily cap (sk ``cap#YYYY-MM-DD``)."""
+    one per inbound outcome or case change (sk ``e#...``: delivered, bounced, IVR answer, promise,
+    dispute, note, escalation), and one counter item per debtor and day for the daily cap
+    (sk ``cap#YYYY-MM-DD``)."""
 
     class Meta:
         table_name = "saiken-contacts"
         region = "ap-northeast-1"
 
     debtor_key = UnicodeAttribute(hash_key=True)  # "{creditor_id}#{debtor_id}"
-    sk = UnicodeAttribute(range_key=True)  # "c#{slot ISO}#{reminder_id}" | "cap#{JST date}"
+    sk = UnicodeAttribute(range_key=True)  # "c#{slot ISO}#{reminder_id}" | "e#{at ISO}#{event_id}" | "cap#{JST date}"
     by_receivable = ContactsByReceivable()
     receivable_key = UnicodeAttribute(null=True)
     creditor_id = UnicodeAttribute(null=True)

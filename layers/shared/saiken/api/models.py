@@ -70,6 +70,13 @@ class ReceivableOut(BaseModel):
     product: str | None = None
     virtual_account: str | None = None
     stage: str | None = None
+    stage_since: date | None = None
+    promised_until: date | None = Field(default=None, description="promise to pay: no reminders up to this date")
+    promised_amount: int | None = None
+    promises_kept: int = 0
+    promises_broken: int = 0
+    hold_until: date | None = Field(default=None, description="a dispute or hold ends after this day")
+    attention: str | None = Field(default=None, description="why it is on the collector worklist")
     acknowledged_on: date | None = Field(default=None, description="last 承認 (partial payment)")
     limitation_date: date = Field(description="消滅時効: 5 years from the due date or the last 承認")
     version: int | None = None
@@ -169,6 +176,7 @@ class DebtorOut(BaseModel):
     do_not_contact: bool
     lawyer_retained: bool = Field(description="受任通知 received: no direct contact")
     opt_outs: list[str]
+    bounced: list[str] = Field(default_factory=list, description="channels that cannot reach the debtor")
     open_balance: int = Field(description="yen still owed on receivables not paid, written off or cancelled")
     receivables: list[ReceivableOut]
 
@@ -322,3 +330,72 @@ class ManualMatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     receivable_id: str = Field(min_length=1, max_length=64, description="the receivable the operator says it pays")
+
+
+# --- cases (応対管理) ----------------------------------------------------------------------
+
+_REASON = r"^[A-Za-z0-9_.:-]{1,40}$"
+
+
+class TimelineEntryOut(BaseModel):
+    """One line of the contact timeline: a reminder (sent / suppressed / failed) or an inbound
+    outcome or case change (delivered, bounced, IVR answer, promise, dispute, note, escalation)."""
+
+    at: datetime
+    kind: str = Field(description="reminder outcome (sent, suppressed, failed) or event kind")
+    receivable_id: str | None = None
+    channel: str | None = None
+    actor: str = Field(description="'system', 'provider', 'debtor', or the operator")
+    reason: str | None = None
+    note: str | None = None
+    reminder_id: str | None = None
+    detail: dict[str, object] = Field(default_factory=dict)
+
+
+class _CaseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    by: str = Field(default="operator", min_length=1, max_length=64, description="who (the operator's name or id)")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class NoteIn(_CaseIn):
+    text: str = Field(min_length=1, max_length=2000)
+    note: None = None
+    outcome: Literal["contacted", "no_answer", "callback", "wrong_number", "done"] | None = Field(
+        default=None, description="a call's outcome: anything but no_answer / callback takes it off the worklist"
+    )
+
+
+class PromiseIn(_CaseIn):
+    promised_date: date = Field(description="the debtor will pay by this day (at most 90 days ahead)")
+    amount: int | None = Field(default=None, gt=0, description="yen promised (default: the balance)")
+
+
+class HoldIn(_CaseIn):
+    reason: str = Field(pattern=_REASON, description="a reason code, e.g. amount_disputed, bankruptcy, deceased")
+    until: date | None = Field(default=None, description="dunning resumes after this day (default: until released)")
+
+
+class ReleaseIn(_CaseIn):
+    reason: str = Field(default="released", pattern=_REASON)
+
+
+class WorkItemOut(BaseModel):
+    priority: float = Field(description="balance x days past due (x 0.5-1.5 by the score, when there is one)")
+    days_past_due: int
+    receivable: ReceivableOut
+
+
+class NextStageOut(BaseModel):
+    stage: str
+    at: datetime
+
+
+class StageOut(BaseModel):
+    receivable_id: str
+    stage: str | None = None
+    stage_since: date | None = None
+    segment: str = Field(description="the cadence now in force")
+    stages: list[str] = Field(description="the creditor's stages, in order")
+    next: NextStageOut | None = Field(default=None, description="the next boundary, if it can escalate")

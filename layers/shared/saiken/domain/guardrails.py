@@ -25,6 +25,7 @@ class Reason(StrEnum):
     WEEKEND = "weekend"  # only when the rules turn weekends off
     DAILY_CAP = "daily_cap"  # the debtor already had the day's contacts
     OPTED_OUT = "opted_out"
+    BOUNCED = "bounced"  # the channel cannot reach the debtor (hard bounce, invalid number)
     DO_NOT_CONTACT = "do_not_contact"
     LAWYER_RETAINED = "lawyer_retained"  # 受任通知: no direct contact at all
     NO_EMAIL = "no_email"
@@ -171,6 +172,8 @@ def debtor_reason(d: Debtor, channel: Channel) -> Reason | None:
         return Reason.DO_NOT_CONTACT
     if channel.value in d.opt_outs:
         return Reason.OPTED_OUT
+    if channel.value in d.bounced:
+        return Reason.BOUNCED
     if channel is Channel.EMAIL:
         return None if d.email else Reason.NO_EMAIL
     if not d.phone:

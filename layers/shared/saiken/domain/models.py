@@ -26,6 +26,9 @@ class Debtor(BaseModel):
     do_not_contact: bool = False
     lawyer_retained: bool = False
     opt_outs: list[str] = Field(default_factory=list, description="channels the debtor opted out of")
+    bounced: list[str] = Field(
+        default_factory=list, description="channels that cannot reach the debtor (hard bounce, invalid number)"
+    )
     version: int | None = None
     updated_at: datetime | None = None
 
@@ -52,6 +55,16 @@ class Receivable(BaseModel):
     score: float | None = Field(default=None, ge=0, le=1, description="payment probability, picks the segment")
     stage: str | None = Field(default=None, description="escalation stage, if any")
     promised_until: date | None = Field(default=None, description="no reminders up to this date (promise to pay)")
+    promised_amount: int | None = Field(default=None, gt=0, description="yen promised by promised_until")
+    promise_balance: int | None = Field(default=None, ge=0, description="the balance when the promise was made")
+    promises_kept: int = Field(default=0, ge=0, description="for scoring")
+    promises_broken: int = Field(default=0, ge=0, description="for scoring")
+    hold_until: date | None = Field(
+        default=None, description="a dispute or hold ends after this day (None: open-ended)"
+    )
+    stage_rank: int | None = Field(default=None, ge=1, description="position of the stage in the rule set's order")
+    stage_since: date | None = None
+    attention: str | None = Field(default=None, description="why an operator should look (the collector worklist)")
     payments: dict[str, int] = Field(
         default_factory=dict,
         description="payment id -> yen applied here: written in the same conditional write as the balance",
@@ -162,3 +175,40 @@ class Contact(BaseModel):
     body: str | None = None
     provider_id: str | None = None
     sms_parts: int | None = None
+
+
+class EventKind:
+    """What happened, in the timeline (応対履歴) beside the reminders themselves."""
+
+    DELIVERED = "delivered"  # the provider delivered it (SES delivery, SMS receipt)
+    BOUNCED = "bounced"  # hard bounce / invalid number: that channel stops for the debtor
+    COMPLAINED = "complained"  # marked as spam: email stops for the debtor
+    OPTED_OUT = "opted_out"  # STOP / 停止 keyword
+    UNDELIVERED = "undelivered"  # a soft failure (carrier unreachable, mailbox full)
+    IVR_ANSWERED = "ivr_answered"
+    IVR_NO_ANSWER = "ivr_no_answer"
+    OPERATOR_REQUESTED = "operator_requested"  # IVR "2": talk to an operator
+    PROMISE_MADE = "promise_made"
+    PROMISE_KEPT = "promise_kept"
+    PROMISE_BROKEN = "promise_broken"
+    DISPUTED = "disputed"
+    HELD = "held"
+    RELEASED = "released"
+    ESCALATED = "escalated"
+    NOTE = "note"
+
+
+class TimelineEvent(BaseModel):
+    """One inbound outcome or case change (who, when, why): the audit trail of 応対管理."""
+
+    creditor_id: str
+    debtor_id: str
+    receivable_id: str | None = None
+    event_id: str = Field(description="deterministic where the source has an id, so a redelivery is one entry")
+    at: datetime
+    kind: str
+    channel: str | None = None
+    actor: str = Field(description="who: an API key's name, 'debtor' (IVR/SMS), 'provider', 'system'")
+    reason: str | None = None
+    note: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)

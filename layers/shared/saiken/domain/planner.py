@@ -143,6 +143,8 @@ class Planner:
         }
 
     def segment_for(self, r: Receivable) -> Segment:
+        if r.stage:
+            return self.rules.select(r)  # a stage may bring its own segment
         named = self._segments.get(r.segment) if r.segment else None
         return named if named is not None else self.rules.select(r)
 

@@ -171,6 +171,61 @@ class WriteOffPolicy(BaseModel):
         return overdue or (r.stage is not None and r.stage in self.stages)
 
 
+class Stage(BaseModel):
+    """One escalation stage: reached ``after`` days past the due date (at the policy's time), if the
+    receivable is still unpaid and not held; its dunning then follows ``segment``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=_NAME)
+    after: int = Field(ge=1, le=3650, description="days after the due date")
+    segment: str | None = Field(default=None, description="the cadence from this stage on (None: keep the current)")
+    worklist: bool = Field(default=False, description="put the receivable on the collector worklist")
+    handoff: bool = Field(default=False, description="hand it to the agency / legal queue")
+
+
+class BrokenPromise(StrEnum):
+    RESUME = "resume"  # dunning resumes at the next step of the cadence
+    ESCALATE = "escalate"  # and the next stage starts at once
+
+
+class EscalationPolicy(BaseModel):
+    """soft -> hard -> final notice -> collector worklist -> agency/legal hand-off (write-off: the
+    write-off policy). Stages only move forward."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stages: list[Stage] = Field(default_factory=list)
+    at: time = Field(default=time(10, 0), description="JST time of day a stage boundary fires")
+    on_broken_promise: BrokenPromise = BrokenPromise.RESUME
+    broken_promise_worklist: bool = Field(default=True, description="a broken promise puts it on the worklist")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        names = [st.name for st in self.stages]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"stage names must be unique: {', '.join(duplicates)}")
+        days = [st.after for st in self.stages]
+        if days != sorted(set(days)):
+            raise ValueError(f"stages must come in order of 'after', each later than the one before: {days}")
+        return self
+
+    def rank(self, name: str | None) -> int:
+        """1-based position of a stage (0: none yet or unknown)."""
+        for index, st in enumerate(self.stages, start=1):
+            if st.name == name:
+                return index
+        return 0
+
+    def stage(self, name: str | None) -> Stage | None:
+        return next((st for st in self.stages if st.name == name), None)
+
+    def after(self, rank: int) -> tuple[int, Stage] | None:
+        """The stage that follows ``rank`` (and its rank), if any."""
+        return (rank + 1, self.stages[rank]) if rank < len(self.stages) else None
+
+
 class RuleSet(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -181,6 +236,7 @@ class RuleSet(BaseModel):
     default_segment: str
     segments: list[Segment] = Field(min_length=1)
     writeoff: WriteOffPolicy | None = Field(default=None, description="償却 policy (none: never automatic)")
+    escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
     limitation_warning_days: int = Field(default=90, ge=1, le=730, description="report limitation dates this close")
 
     @field_validator("segments")
@@ -208,12 +264,24 @@ class RuleSet(BaseModel):
                     )
         return self
 
+    @model_validator(mode="after")
+    def _stage_segments(self) -> Self:
+        for st in self.escalation.stages:
+            if st.segment is not None and self.segment(st.segment) is None:
+                raise ValueError(f"escalation stage {st.name}: segment {st.segment!r} is not one of the segments")
+        return self
+
     def segment(self, name: str) -> Segment | None:
         return next((s for s in self.segments if s.name == name), None)
 
     def select(self, r: Receivable) -> Segment:
-        """The receivable's segment column naming a segment wins; then the first segment whose
-        conditions hold; then the default."""
+        """An escalation stage with its own segment wins; then the receivable's segment column naming a
+        segment; then the first segment whose conditions hold; then the default."""
+        stage = self.escalation.stage(r.stage) if r.stage else None
+        if stage is not None and stage.segment:
+            staged = self.segment(stage.segment)
+            if staged is not None:
+                return staged
         if r.segment:
             named = self.segment(r.segment)
             if named is not None:

@@ -18,18 +18,31 @@ from typing import Any, Protocol
 import jinja2
 from aws_lambda_powertools.metrics import MetricUnit
 
+from saiken.domain.cases import NextStage, event_id, next_stage
 from saiken.domain.delivery import DeliveryError, DeliveryRejected, Outgoing
 from saiken.domain.errors import NotFound
 from saiken.domain.guardrails import Reason, debtor_reason, receivable_reason
 from saiken.domain.messages import Renderer, TemplateNotFound
-from saiken.domain.models import Contact, ContactOutcome, Debtor, Receivable
+from saiken.domain.models import Contact, ContactOutcome, Debtor, EventKind, Receivable, TimelineEvent
 from saiken.domain.planner import JST, PlannedStep, Planner, Slot, from_jst, jst_day, to_jst
-from saiken.domain.rules import Channel, CreditorConfig, Sender
+from saiken.domain.rules import BrokenPromise, Channel, CreditorConfig, Sender
+from saiken.domain.status import ReceivableStatus
 from saiken.observability import logger, metrics
 
 PAYLOAD_KIND = "reminder-slot"
 # The fields a plan depends on: a change to anything else (a note, a source file) re-plans nothing.
-PLAN_FIELDS = ("status", "due_date", "segment", "product", "balance", "score", "stage", "promised_until", "debtor_id")
+PLAN_FIELDS = (
+    "status",
+    "due_date",
+    "segment",
+    "product",
+    "balance",
+    "score",
+    "stage",
+    "stage_rank",
+    "promised_until",
+    "debtor_id",
+)
 
 
 class ChannelPort(Protocol):
@@ -66,6 +79,19 @@ def plan_view(r: Receivable | None) -> tuple[Any, ...] | None:
     return None if r is None else tuple(getattr(r, f) for f in PLAN_FIELDS)
 
 
+def escalation_view(r: Receivable | None) -> tuple[Any, ...] | None:
+    """What the next stage boundary depends on."""
+    return None if r is None else (r.status, r.stage_rank, r.stage, r.due_date, r.balance > 0)
+
+
+def _broke_promise_to_escalate(
+    old: Receivable | None, new: Receivable, config_for: Callable[[str], CreditorConfig]
+) -> bool:
+    if old is None or old.status is not ReceivableStatus.PROMISED or new.status_reason != "promise_broken":
+        return False
+    return config_for(new.creditor_id).rules.escalation.on_broken_promise is BrokenPromise.ESCALATE
+
+
 class DunningService:
     def __init__(
         self,
@@ -78,6 +104,7 @@ class DunningService:
         channels: dict[Channel, ChannelPort],
         clock: Callable[[], datetime],
         once: Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]] = lambda f: f,
+        escalations: Schedules | None = None,
     ) -> None:
         self.receivables = receivables
         self.debtors = debtors
@@ -87,6 +114,7 @@ class DunningService:
         self.channels = channels
         self.clock = clock
         self._planners: dict[str, Planner] = {}  # per creditor, rebuilt when its rules object changes
+        self.escalations = escalations  # one pending stage boundary per receivable (None: no escalation)
         self._deliver_once = once(self._deliver)
         self._batch: dict[tuple[str, str], tuple[Receivable | None, Debtor | None]] = {}
 
@@ -120,12 +148,62 @@ class DunningService:
         if new is None:
             assert old is not None
             self.schedules.delete(old.creditor_id, old.receivable_id)
+            if self.escalations is not None:
+                self.escalations.delete(old.creditor_id, old.receivable_id)
             return "deleted"
         if old is not None and plan_view(old) == plan_view(new):
             return "unchanged"
         debtor = self.debtors.get(new.creditor_id, new.debtor_id)
         slot = self.reschedule(new, self.clock(), debtor)
+        self._follow_transitions(old, new)
         return "scheduled" if slot else "deleted"
+
+    # -- escalation -------------------------------------------------------------------------
+    def _follow_transitions(self, old: Receivable | None, new: Receivable) -> None:
+        """What a change means beyond the next reminder: the next stage boundary's schedule, and the
+        timeline entries of transitions nobody else records (a stage reached, a promise kept by paying)."""
+        if self.escalations is None:
+            return
+        if escalation_view(old) != escalation_view(new):
+            self.schedule_escalation(new, at_once=_broke_promise_to_escalate(old, new, self.config_for))
+        if old is None:
+            return
+        if (new.stage_rank or 0) > (old.stage_rank or 0) and new.stage:
+            self._timeline_event(new, EventKind.ESCALATED, f"stage:{new.stage}", reason=new.stage, stage_from=old.stage)
+        if old.status is ReceivableStatus.PROMISED and new.status is ReceivableStatus.PAID:
+            self._timeline_event(
+                new, EventKind.PROMISE_KEPT, f"paid:{old.promised_until}", promised_on=str(old.promised_until)
+            )
+
+    def schedule_escalation(self, r: Receivable, *, at_once: bool = False) -> NextStage | None:
+        """Upsert (or delete) the receivable's one pending stage boundary."""
+        assert self.escalations is not None
+        policy = self.config_for(r.creditor_id).rules.escalation
+        nxt = next_stage(r, policy, self.clock(), at_once=at_once)
+        if nxt is None:
+            self.escalations.delete(r.creditor_id, r.receivable_id)
+            return None
+        self.escalations.upsert(r.creditor_id, r.receivable_id, nxt.at, nxt.payload(r))
+        return nxt
+
+    def _timeline_event(self, r: Receivable, kind: str, source: str, **detail: Any) -> None:
+        record = getattr(self.contacts, "record_event", None)
+        if record is None:
+            return
+        reason = detail.pop("reason", None)
+        record(
+            TimelineEvent(
+                creditor_id=r.creditor_id,
+                debtor_id=r.debtor_id,
+                receivable_id=r.receivable_id,
+                event_id=event_id(r.creditor_id, r.receivable_id, kind, source),
+                at=self.clock(),
+                kind=kind,
+                actor="system",
+                reason=reason,
+                detail={k: v for k, v in detail.items() if v is not None},
+            )
+        )
 
     def replan_debtor(self, creditor_id: str, debtor_id: str) -> int:
         """A debtor's flags changed (opt-out, do-not-contact, 受任通知): re-plan each of their open
