@@ -12,3 +12,4 @@ API_BATCH_LIMIT = 500
 AUTHORIZER_CACHE_SECONDS = 300
 SCHEDULE_GROUP = "saiken-reminders"
 SES_CONFIGURATION_SET = "saiken-reminders"
+ESCALATION_GROUP = "saiken-escalations"

@@ -52,6 +52,11 @@ ACKNOWLEDGED: dict[str, str] = {
         "One schedule per open receivable, named from the creditor and receivable: only known at run time; the "
         "statement is limited to Saiken's own schedule group"
     ),
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:{region}:<AWS::AccountId>:schedule/"
+    "saiken-escalations/*]": (
+        "One stage-boundary schedule per open receivable, named from the creditor and receivable: only known at "
+        "run time; limited to Saiken's escalation schedule group"
+    ),
     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sms-voice:{region}:<AWS::AccountId>:phone-number/*]": _SMS,
     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sms-voice:{region}:<AWS::AccountId>:sender-id/*]": _SMS,
     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sms-voice:{region}:<AWS::AccountId>:pool/*]": _SMS,

@@ -8,6 +8,7 @@ from aws_cdk import Stack
 from constructs import Construct
 
 from infra.api import Api
+from infra.cases import Cases
 from infra.dunning import Dunning
 from infra.ingest import Ingest
 from infra.layer import SharedLayer
@@ -37,6 +38,29 @@ class SaikenStack(Stack):
         self.dunning.allow_replanning(self.api.handler, self.storage)
         self.reconcile = Reconcile(self, "Payments", storage=self.storage, layer=layer, environment=environment)
         grant_booking(self.storage, self.api.handler.role)  # POST /payments, manual matches
+        self.cases = Cases(
+            self,
+            "Cases",
+            storage=self.storage,
+            layer=layer,
+            environment=environment,
+            configuration_set=self.dunning.configuration_set,
+        )
+        self.dunning.allow_replanning(self.cases.events_fn, self.storage)  # a bounce / opt-out re-plans
+        for fn in (self.dunning.scheduler_fn, self.dunning.send_fn, self.api.handler, self.reconcile.daily):
+            self.cases.allow_escalation(fn)
+        self._grant_case_work()
         self.monitoring = Monitoring(
             self, "Monitoring", ingest=self.ingest, api=self.api, dunning=self.dunning, reconcile=self.reconcile
         )
+
+    def _grant_case_work(self) -> None:
+        """The API's case routes (timeline, notes, promise, dispute / hold, worklist) and the daily
+        follow-up (promises settled, holds expired, each with its timeline entry)."""
+        s = self.storage
+        api = self.api.handler.role
+        s.grant_items(
+            api, s.receivables, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"], indexes=["worklist"]
+        )
+        s.grant_items(api, s.contacts, ["dynamodb:Query", "dynamodb:PutItem"], indexes=["by_receivable"])
+        s.grant_items(self.reconcile.daily.role, s.contacts, ["dynamodb:PutItem"])

@@ -127,7 +127,7 @@ class Storage(Construct):
                 index_name=index.Meta.index_name,
                 partition_key=_attribute(model, index_hash),
                 sort_key=_attribute(model, index_range) if index_range else None,
-                projection_type=dynamodb.ProjectionType.ALL,
+                projection_type=dynamodb.ProjectionType(index.Meta.projection.projection_type),
             )
         return table
 

@@ -59,8 +59,9 @@ def aws() -> Iterator[None]:
 
     from saiken import wiring
     from saiken.adapters.tables import create_tables
+    from saiken.local.stack import MOTO_CONFIG
 
-    with mock_aws():
+    with mock_aws(config=MOTO_CONFIG):
         wiring.reset()
         wiring.settings()
         create_tables()

@@ -159,7 +159,7 @@ def test_functions_are_arm64_with_their_own_roles_and_the_shared_layer(template_
         for k, v in resources(template_json, "AWS::Lambda::Function").items()
         if "BucketNotificationsHandler" not in k
     }
-    assert len(functions) == 7  # ingest, api, authorizer, scheduler, send, reconcile, daily
+    assert len(functions) == 8  # ingest, api, authorizer, scheduler, send, reconcile, daily, events
     roles = set()
     for fn in functions.values():
         props = fn["Properties"]
@@ -168,7 +168,7 @@ def test_functions_are_arm64_with_their_own_roles_and_the_shared_layer(template_
         assert props["TracingConfig"] == {"Mode": "Active"}
         assert len(props["Layers"]) == 1
         roles.add(json.dumps(props["Role"]))
-    assert len(roles) == 7
+    assert len(roles) == 8
 
 
 def test_roles_grant_exact_actions_and_no_managed_policies(template_json: dict[str, Any]) -> None:

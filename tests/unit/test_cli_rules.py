@@ -56,7 +56,9 @@ def test_validate_good_rules_and_report_sms_parts(tmp_path: Path) -> None:
     result = runner.invoke(app, ["rules", "validate", str(rules), "--json"])
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
-    assert body["valid"] and body["segments"] == ["A", "B", "hard", "final"] and body["sms_parts"] == {"sms_reminder": 1}
+    assert (
+        body["valid"] and body["segments"] == ["A", "B", "hard", "final"] and body["sms_parts"] == {"sms_reminder": 1}
+    )
 
 
 def test_validate_names_each_problem(tmp_path: Path) -> None:

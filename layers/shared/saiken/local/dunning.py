@@ -93,6 +93,10 @@ class DunningRouter:
         self._sqs = boto3.client("sqs", region_name=self.region)
         s = wiring.settings()
         self._group = s.schedule_group
+        self._escalation_group = s.escalation_group
+        from saiken.local.escalation import LocalEscalation
+
+        self.escalation = LocalEscalation(self.region)
         self._queue_url = self._sqs.get_queue_url(QueueName=SEND_QUEUE)["QueueUrl"]
         self._queue_arn = s.send_queue_arn
         desc = boto3.client("dynamodb", region_name=self.region).describe_table(TableName=s.receivables_table)
@@ -113,6 +117,9 @@ class DunningRouter:
             },
         )
         boto3.client("scheduler", region_name=region).create_schedule_group(Name=s.schedule_group)
+        from saiken.local.escalation import LocalEscalation
+
+        LocalEscalation.provision(region)
         sender = s.email_from.split("@", 1)[1]
         boto3.client("sesv2", region_name=region).create_email_identity(EmailIdentity=sender)
         boto3.client("sesv2", region_name=region).create_configuration_set(ConfigurationSetName=s.ses_configuration_set)
@@ -184,15 +191,16 @@ class DunningRouter:
             )
 
     # -- Scheduler -> send queue ---------------------------------------------------------
-    def due_schedules(self) -> list[tuple[datetime, Any]]:
-        """(at, schedule) of every pending schedule in the group, read from moto's store."""
+    def due_schedules(self, group_name: str | None = None) -> list[tuple[datetime, Any]]:
+        """(at, schedule) of every pending schedule (reminders and escalations, or one group's), read
+        from moto's store."""
         from moto.scheduler.models import scheduler_backends
 
-        group = scheduler_backends[ACCOUNT][self.region].schedule_groups.get(self._group)
-        if group is None:
-            return []
+        groups = scheduler_backends[ACCOUNT][self.region].schedule_groups
+        names = [group_name] if group_name else [self._group, self._escalation_group]
+        schedules = [s for name in names if (g := groups.get(name)) is not None for s in list(g.schedules.values())]
         out = []
-        for schedule in list(group.schedules.values()):
+        for schedule in schedules:
             key = (schedule.name, schedule.schedule_expression)
             at = self._expr_cache.get(key)
             if at is None:
@@ -207,32 +215,40 @@ class DunningRouter:
         return min(times) if times else None
 
     def fire_due(self, limit: int | None = None) -> int:
-        """Do what Scheduler does when a schedule's time comes: put its target Input on the send
-        queue (batches of 10), then remove it from the group (ActionAfterCompletion=DELETE is the
-        service's own action, so it is done in moto's store, not through the API). ``limit``: at
-        most this many, earliest first."""
-        from moto.scheduler.models import scheduler_backends
-
+        """Do what Scheduler does when a schedule's time comes: put a reminder's Input on the send
+        queue (batches of 10), or start the escalation state machine with a stage boundary's; then
+        remove it from its group. ``limit``: at most this many, earliest first."""
         now = self.clock()
         due = [(at, s) for at, s in self.due_schedules() if at <= now and s.state == "ENABLED"]
         due.sort(key=lambda x: x[0])
         due = due[:limit] if limit else due
-        for start in range(0, len(due), 10):
-            chunk = due[start : start + 10]
-            for _, schedule in chunk:
-                if schedule.target["Arn"] != self._queue_arn:
-                    raise RuntimeError(f"schedule {schedule.name} targets {schedule.target['Arn']}, not the send queue")
+        reminders = []
+        for at, schedule in due:
+            if schedule.target["Arn"] == self._queue_arn:
+                reminders.append((at, schedule))
+            elif schedule.target["Arn"] == self.escalation.arn:  # Scheduler's StartExecution
+                self.escalation.start(f"{schedule.name}-{at:%Y%m%dT%H%M}", schedule.target["Input"])
+                self._delete_schedule(schedule)
+            else:
+                raise RuntimeError(f"schedule {schedule.name} targets {schedule.target['Arn']}: not wired locally")
+        for start in range(0, len(reminders), 10):
+            chunk = reminders[start : start + 10]
             self._sqs.send_message_batch(
                 QueueUrl=self._queue_url,
                 Entries=[{"Id": str(i), "MessageBody": s.target["Input"]} for i, (_, s) in enumerate(chunk)],
             )
             self._queued += len(chunk)
-            group = scheduler_backends[ACCOUNT][self.region].schedule_groups[self._group]
             for _, schedule in chunk:
-                if schedule.action_after_completion == "DELETE":
-                    group.delete_schedule(schedule.name)
+                self._delete_schedule(schedule)
         self.fired += len(due)
         return len(due)
+
+    def _delete_schedule(self, schedule: Any) -> None:
+        """ActionAfterCompletion=DELETE is the service's own action: done in moto's store."""
+        from moto.scheduler.models import scheduler_backends
+
+        if schedule.action_after_completion == "DELETE":
+            scheduler_backends[ACCOUNT][self.region].schedule_groups[schedule.group_name].delete_schedule(schedule.name)
 
     @property
     def next_retry(self) -> datetime | None:

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import boto3
+from moto.core.config import DefaultConfig
 from moto.server import ThreadedMotoServer
 
 from saiken import wiring
@@ -45,6 +46,8 @@ FAKE_CREDENTIALS = {
 # Where moto has no API (End User Messaging SMS, Connect), the local stack records messages in
 # an outbox file instead (DESIGN.md 3.2); email goes through moto's SES v2.
 LOCAL_CHANNELS = {"SAIKEN_SMS_MODE": "outbox", "SAIKEN_IVR_MODE": "outbox"}
+# moto runs Step Functions definitions (DynamoDB, SQS and EventBridge tasks) instead of only storing them.
+MOTO_CONFIG: DefaultConfig = {"stepfunctions": {"execute_state_machine": True}}
 
 
 def use_endpoint(endpoint: str | None) -> None:
@@ -98,14 +101,18 @@ class LocalStack:
         if self.in_process:
             from moto import mock_aws
 
-            self._mock = mock_aws()
+            self._mock = mock_aws(config=MOTO_CONFIG)
             self._mock.start(reset=True)
             self.endpoint = "in-process"
             use_endpoint(None)
         else:
+            from moto.core.config import default_user_config
+
+            default_user_config.update(MOTO_CONFIG)  # the server runs in this process
             self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=not self.quiet)
             self._server.start()
             host, port = self._server.get_host_and_port()
+            os.environ["MOTO_PORT"] = str(port)  # where moto's state machine tasks send their calls
             self.endpoint = f"http://{host}:{port}"
             # moto keeps its state per process: start from nothing, whatever ran before here.
             urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"))  # noqa: S310
