@@ -138,7 +138,7 @@ def _connect(event: dict[str, Any]) -> Feedback:
     return Feedback(
         kind=EventKind.IVR_ANSWERED if answered else EventKind.IVR_NO_ANSWER,
         channel="ivr",
-        source_id=f"{contact.get('ContactId')}:{result}:{params.get('dtmf') or ''}",
+        source_id=f"{contact.get('ContactId')}:{result}:{params.get('dtmf') or ''}:{params.get('promised_date') or ''}",
         at=_when(params.get("at")),
         creditor_id=creditor,
         receivable_id=receivable,
