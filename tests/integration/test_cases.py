@@ -190,6 +190,7 @@ def test_a_hard_bounce_stops_email_for_the_debtor_once_however_often_it_arrives(
     bounces = [e for e in _timeline(lambda_context) if e["kind"] == "bounced"]
     assert len(bounces) == 1 and bounces[0]["channel"] == "email" and bounces[0]["actor"] == "provider"
     status, plan = call("GET", "/receivables/INV-1/plan", context=lambda_context)
+    assert status == 200
     assert {s["reason"] for s in plan["steps"] if s["channel"] == "email"} == {"bounced"}
     assert any(s["state"] == "planned" for s in plan["steps"] if s["channel"] == "sms")  # SMS goes on
 
@@ -208,6 +209,7 @@ def test_sms_receipts_and_a_stop_reply(case: Any, lambda_context: Any) -> None:
     debtor = DebtorRepository().get("acme", "D1")
     assert debtor is not None and debtor.opt_outs == ["sms"]
     status, history = call("GET", "/debtors/D1/timeline", context=lambda_context)
+    assert status == 200
     assert {e["kind"] for e in history} >= {"delivered", "opted_out"}
 
 
@@ -264,6 +266,7 @@ def test_the_worklist_is_ordered_by_balance_times_days_past_due(case: Any, lambd
             lambda_context,
         )
     status, worklist = call("GET", "/worklist", context=lambda_context)
+    assert status == 200
     order = [w["receivable"]["receivable_id"] for w in worklist]
     assert order == ["W-old", "W-big", "W-small"]  # 20000x94 > 90000x14 > 1000x33
     assert worklist[0]["days_past_due"] == 94
