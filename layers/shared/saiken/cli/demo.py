@@ -36,6 +36,7 @@ from saiken import wiring
 from saiken.adapters.channels import ChannelUnavailable, Outgoing
 from saiken.adapters.objects import default_rules, mapping_key, rules_key
 from saiken.adapters.repository import DebtorRepository, ReceivableRepository
+from saiken.cli.demo_cases import Replies
 from saiken.cli.demo_payments import PaymentFeed, csv_file, zengin_file
 from saiken.domain.planner import JST
 from saiken.domain.rules import Channel
@@ -52,6 +53,19 @@ BANK_FILES = (timedelta(hours=7, minutes=30), timedelta(hours=13, minutes=30))  
 OPERATOR_MATCHES = 15  # unmatched payments an operator places by hand, per creditor and round
 OPERATOR_EVERY_DAYS = 2
 WRITEOFF_DAYS = 35  # the demo creditors write off after 35 days (the shipped default is 180)
+# the demo's 45 days need earlier stages than the shipped +30 / +60 / +90 / +120
+DEMO_ESCALATION = {
+    "at": "10:00",
+    "on_broken_promise": "resume",
+    "stages": [
+        {"name": "hard", "after": 12},
+        {"name": "final", "after": 20},
+        {"name": "collector", "after": 26, "worklist": True},
+        {"name": "legal", "after": 31, "worklist": True, "handoff": True},
+    ],
+}
+DISPUTE_SHARE = 0.01  # receivables an operator marks disputed (異議) during the run
+HOLD_SHARE = 0.005  # held for a week (a payment plan being agreed)
 BAD_EVERY = 23  # one row in 23 is wrong on purpose: rejected with a reason, the rest go in
 SMS_OUTAGE = (timedelta(days=1, hours=10), timedelta(days=1, hours=16))  # after the start
 
@@ -146,9 +160,12 @@ class Delivered:
     inner: Any
     clock: VirtualClock
     lines: list[dict[str, Any]]
+    replies: Replies | None = None
 
     def send(self, message: Outgoing) -> str:
         provider_id = str(self.inner.send(message))
+        if self.replies is not None:
+            self.replies.accepted(self.clock(), message, provider_id)
         self.lines.append(
             {
                 "channel": message.channel,
@@ -186,6 +203,9 @@ class Demo:
     daily_runs: list[dict[str, Any]] = field(default_factory=list)
     manual_matches: list[dict[str, Any]] = field(default_factory=list)
     payment_files: list[str] = field(default_factory=list)
+    escalations: list[dict[str, Any]] = field(default_factory=list)
+    handoffs: list[dict[str, Any]] = field(default_factory=list)
+    case_actions: Counter[str] = field(default_factory=Counter)
 
     def run(self) -> dict[str, Any]:
         began = time.perf_counter()
@@ -212,6 +232,7 @@ class Demo:
             c = self.console
             c.rule(f"[bold]Saiken demo: {self.days} days of dunning on the local AWS (moto, virtual clock)")
             c.print(f"start {t0:%Y-%m-%d %H:%M} JST, seed {self.seed}, ~{self.receivables} receivables, 2 creditors")
+            self.replies = Replies(self.seed)
             outage = self._outage = self._install_outage(t0)
             self.history = HistoryTap(wiring.dunning_service().contacts)
             wiring.dunning_service().contacts = self.history
@@ -239,6 +260,7 @@ class Demo:
                 "name": f"{info['sender']} 督促ルール",
                 "sender": {"name": info["sender"], "phone": info["phone"], "email": info["email"]},
                 "writeoff": {"days_past_due": WRITEOFF_DAYS, "min_balance": 1},
+                "escalation": DEMO_ESCALATION,
             }
             body = json.dumps(rules, ensure_ascii=False).encode()  # JSON is YAML
             s3.put_object(Bucket=bucket, Key=rules_key(creditor), Body=body)
@@ -373,7 +395,7 @@ class Demo:
         outage = SmsOutage(channels[Channel.SMS], self.clock, midnight + SMS_OUTAGE[0], midnight + SMS_OUTAGE[1])
         channels[Channel.SMS] = outage
         for channel in Channel:
-            channels[channel] = Delivered(channels[channel], self.clock, self.outbox)
+            channels[channel] = Delivered(channels[channel], self.clock, self.outbox, self.replies)
         return outage
 
     # -- the simulation ------------------------------------------------------------------
@@ -417,6 +439,15 @@ class Demo:
         timeline.append((midnight + timedelta(days=3, hours=9), "replay", "", "", 0))
         for day in range(2, self.days, OPERATOR_EVERY_DAYS):  # an operator works the unmatched queue
             timeline.append((midnight + timedelta(days=day, hours=10), "operator", "", "", 0))
+            timeline.append((midnight + timedelta(days=day, hours=15), "worklist", "", "", 0))
+        for creditor in CREDITORS:  # operators record disputes and holds as debtors call in
+            ids = sorted(r.receivable_id for r in ReceivableRepository().iterate(creditor) if r.status.is_dunnable)
+            for rid in _sample(rng, ids, DISPUTE_SHARE):
+                at = t0 + timedelta(days=rng.randint(1, 30), hours=rng.randint(2, 9))
+                timeline.append((at, "dispute", creditor, rid, 0))
+            for rid in _sample(rng, ids, HOLD_SHARE):
+                at = t0 + timedelta(days=rng.randint(1, 30), hours=rng.randint(2, 9))
+                timeline.append((at, "hold", creditor, rid, 0))
         # ops see the DLQ alarm during the SMS outage and redrive the DLQ an hour after it ends
         timeline.append((self._outage.ends + timedelta(hours=1), "redrive", "", "", 0))
         timeline = sorted(t for t in timeline if t[0] < end)
@@ -439,6 +470,9 @@ class Demo:
                 self._apply(timeline[i])
                 i += 1
             self.router.settle()
+            while self.replies.deliver():  # the providers' events about what just went out
+                self.router.settle()
+            self._collect_escalations()
         self.clock.set(end)
 
     def _apply(self, event: tuple[datetime, str, str, str, int]) -> None:
@@ -465,6 +499,10 @@ class Demo:
             self.daily_runs.extend(result["creditors"])
         elif kind == "operator":
             self._work_unmatched_queue()
+        elif kind == "worklist":
+            self._work_worklist()
+        elif kind in ("dispute", "hold"):
+            self._dispute(kind, at, creditor, ident)
         else:
             repo = DebtorRepository()
             debtor = repo.get(creditor, ident)
@@ -474,6 +512,33 @@ class Demo:
                 repo.save(debtor.model_copy(update={"lawyer_retained": True}))
             else:
                 repo.save(debtor.model_copy(update={"opt_outs": sorted({*debtor.opt_outs, "sms"})}))
+
+    def _dispute(self, kind: str, at: datetime, creditor: str, receivable_id: str) -> None:
+        """An operator records what the debtor said on the phone, through the API."""
+        if kind == "dispute":
+            body = {"by": "demo-operator", "reason": "amount_disputed", "note": "請求額に心当たりがないとの申し出"}
+        else:
+            until = (at + timedelta(days=7)).date().isoformat()
+            body = {"by": "demo-operator", "reason": "payment_plan", "until": until, "note": "分割払いの相談中"}
+        answer = self._call("POST", f"/receivables/{receivable_id}/{kind}", self._keys[creditor], body)
+        self.case_actions[f"{kind}:{answer.status_code}"] += 1
+
+    def _work_worklist(self) -> None:
+        """Operators call the top of each worklist and log the outcome (the worklist updates)."""
+        for key in self._keys.values():
+            items = self._call("GET", "/worklist?limit=5", key).json()
+            for n, item in enumerate(items):
+                rid = item["receivable"]["receivable_id"]
+                outcome = "no_answer" if n % 3 == 2 else "contacted"
+                note = {"by": "demo-operator", "text": "督促架電", "outcome": outcome}
+                answer = self._call("POST", f"/receivables/{rid}/notes", key, note)
+                self.case_actions[f"worklist_call:{outcome}:{answer.status_code}"] += 1
+
+    def _collect_escalations(self) -> None:
+        now = self.clock().astimezone(JST).isoformat()
+        for detail in self.router.escalation.escalated():
+            self.escalations.append({"at": now, **detail})
+        self.handoffs.extend(self.router.escalation.handed_off())
 
     def _deliver_bank_files(self, now: datetime) -> None:
         s3 = boto3.client("s3", region_name="ap-northeast-1")
@@ -540,6 +605,16 @@ class Demo:
                     )
                     + "\n"
                 )
+            for esc in self.escalations:
+                line = {
+                    "at": esc["at"],
+                    "creditor_id": esc["creditor_id"],
+                    "receivable_id": esc["receivable_id"],
+                    "from": None,
+                    "to": f"stage:{esc['stage']}",
+                    "reason": "escalated",
+                }
+                f.write(json.dumps(line, ensure_ascii=False) + "\n")
         stored: dict[str, int] = {}
         segments: Counter[str] = Counter()
         for creditor in CREDITORS:
@@ -583,6 +658,7 @@ class Demo:
                 "nearing_limitation": max((r["nearing_limitation"] for r in self.daily_runs), default=0),
             },
             "status_changes": dict(Counter(f"{e.old}->{e.new}" for e in self.events if e.old)),
+            "cases": self._cases(),
             "sms_outage": {
                 "from": outage.begins.isoformat(),
                 "to": outage.ends.isoformat(),
@@ -611,6 +687,44 @@ class Demo:
             json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
         )
         return summary
+
+    def _cases(self) -> dict[str, Any]:
+        """応対管理 over the run: replies, promises, disputes, escalations, the worklist now."""
+        follow = [r["follow_up"] for r in self.daily_runs]
+        replies = self.replies.results
+        worklist = {}
+        for creditor, key in self._keys.items():
+            items = self._call("GET", "/worklist?limit=500", key).json()
+            worklist[creditor] = {
+                "size": len(items),
+                "top": [
+                    {
+                        "receivable_id": w["receivable"]["receivable_id"],
+                        "priority": w["priority"],
+                        "days_past_due": w["days_past_due"],
+                        "why": w["receivable"]["attention"],
+                    }
+                    for w in items[:3]
+                ],
+            }
+        return {
+            "channel_events": dict(sorted(replies.items())),
+            "promises_made": sum(1 for e in self.events if e.new == "promised"),
+            "promises_made_by_ivr": replies.get("ivr:promise_recorded", 0),
+            "promises_kept": sum(f["promises_kept"] for f in follow)
+            + sum(1 for e in self.events if e.old == "promised" and e.new == "paid"),
+            "promises_broken": sum(f["promises_broken"] for f in follow),
+            "operator_requested_by_ivr": replies.get("ivr:operator", 0),
+            "disputes": sum(n for k, n in self.case_actions.items() if k.startswith("dispute:2")),
+            "holds": sum(n for k, n in self.case_actions.items() if k.startswith("hold:2")),
+            "holds_expired": sum(f["holds_expired"] for f in follow),
+            "case_api_calls": dict(sorted(self.case_actions.items())),
+            "escalations_per_stage": dict(Counter(e["stage"] for e in self.escalations)),
+            "handed_off": len(self.handoffs),
+            "escalation_executions": self.router.escalation.started,
+            "escalation_failures": len(self.router.escalation.failed),
+            "worklist": worklist,
+        }
 
     def _reconciliation(self) -> dict[str, Any]:
         """What the reconcile path did with the bank's files, from the payments table itself."""
@@ -684,6 +798,16 @@ class Demo:
         table.add_row("credits (overpaid yen)", f"¥{r['credits']:,}")
         table.add_row("applied to the wrong debtor", str(r["misapplied"]))
         c.print(table)
+        k = s["cases"]
+        table = Table("応対管理", "count", title="Contacts, answers and escalation")
+        table.add_row("promises made (of which by IVR)", f"{k['promises_made']} ({k['promises_made_by_ivr']})")
+        table.add_row("promises kept / broken", f"{k['promises_kept']} / {k['promises_broken']}")
+        table.add_row("IVR: asked for an operator", str(k["operator_requested_by_ivr"]))
+        table.add_row("disputes / holds (expired)", f"{k['disputes']} / {k['holds']} ({k['holds_expired']})")
+        table.add_row("escalations per stage", ", ".join(f"{st} {n}" for st, n in k["escalations_per_stage"].items()))
+        table.add_row("handed to agency / legal", str(k["handed_off"]))
+        table.add_row("worklist now", ", ".join(f"{cr} {w['size']}" for cr, w in k["worklist"].items()))
+        c.print(table)
         w = s["write_offs"]
         c.print(
             f"write-offs (償却): {w['receivables']} receivables, ¥{w['amount']:,}; "
@@ -726,24 +850,26 @@ def check_outbox(outbox: Path, events: Path, daily_cap: int) -> dict[str, Any]:
     from saiken.domain.guardrails import _jp_holidays
 
     lines = [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines() if line]
-    closed: dict[tuple[str, str], list[tuple[str, bool]]] = {}  # receivable -> (at, closed from then on)
+    statuses: dict[tuple[str, str], list[tuple[str, str]]] = {}  # receivable -> (at, status from then on)
     for line in events.read_text(encoding="utf-8").splitlines():
         e = json.loads(line)
-        closed.setdefault((e["creditor_id"], e["receivable_id"]), []).append(
-            (e["at"], e["to"] in ("paid", "written_off"))
-        )
+        if not str(e["to"]).startswith("stage:"):  # escalations are not status changes
+            statuses.setdefault((e["creditor_id"], e["receivable_id"]), []).append((e["at"], e["to"]))
+
+    def status_at(key: tuple[str, str], at: str) -> str:
+        state = "open"
+        for when, status in statuses.get(key, ()):
+            if when > at:
+                break
+            state = status
+        return state
 
     def was_closed(key: tuple[str, str], at: str) -> bool:
         """Paid or written off at that moment (a payment the bank took back reopens it)."""
-        state = False
-        for when, is_closed in closed.get(key, ()):
-            if when > at:
-                break
-            state = is_closed
-        return state
+        return status_at(key, at) in ("paid", "written_off")
 
     per_day: Counter[tuple[str, str, str]] = Counter()
-    night, holiday, after_paid, not_named = [], [], [], []
+    night, holiday, after_paid, not_named, while_held = [], [], [], [], []
     for m in lines:
         at = datetime.fromisoformat(m["sent_at"])
         if m["channel"] in ("sms", "ivr", "email") and not (8 <= at.hour < 21):
@@ -753,6 +879,8 @@ def check_outbox(outbox: Path, events: Path, daily_cap: int) -> dict[str, Any]:
             holiday.append(m["receivable_id"])
         if was_closed((m["creditor_id"], m["receivable_id"]), m["sent_at"]):
             after_paid.append(m["receivable_id"])
+        if status_at((m["creditor_id"], m["receivable_id"]), m["sent_at"]) in ("disputed", "on_hold"):
+            while_held.append(m["receivable_id"])
         if CREDITORS[m["creditor_id"]]["sender"] not in (m["body"] or "") + (m["subject"] or ""):
             not_named.append(m["receivable_id"])
         per_day[(m["creditor_id"], m["debtor_id"], d.isoformat())] += 1
@@ -763,4 +891,5 @@ def check_outbox(outbox: Path, events: Path, daily_cap: int) -> dict[str, Any]:
         f"no debtor above {daily_cap} contacts a day": not over_cap or over_cap[:5],
         "no message after the receivable was paid or written off": not after_paid or after_paid[:5],
         "every message names the creditor": not not_named or not_named[:5],
+        "nothing while disputed or on hold": not while_held or while_held[:5],
     }
