@@ -103,6 +103,37 @@ def test_local_up_then_upload_from_another_process(tmp_path: Path) -> None:
         ]
         r1 = requests.get(f"{state['api']}/receivables/R1", headers={"Authorization": f"Bearer {key}"}, timeout=30)
         assert (r1.json()["balance"], r1.json()["status"]) == (4000, "partially_paid")
+
+        # 応対管理 from the CLI: a promise, a dispute and its release, a call-back note -> the worklist
+        promised_on = (today + timedelta(days=5)).isoformat()
+        promised = saiken(tmp_path, env, "cases", "promise", "R1", promised_on, "--creditor", "acme", "--json")
+        assert json.loads(promised.stdout)["status"] == "promised"
+        disputed = saiken(
+            tmp_path, env, "cases", "dispute", "R1", "--creditor", "acme", "--reason", "amount_disputed", "--json"
+        )
+        assert json.loads(disputed.stdout)["status"] == "disputed"
+        saiken(tmp_path, env, "cases", "release", "R1", "--creditor", "acme", "--by", "tanaka")
+        saiken(tmp_path, env, "cases", "note", "R1", "折返し希望", "--creditor", "acme", "--outcome", "callback")
+        worklist = json.loads(saiken(tmp_path, env, "cases", "worklist", "--creditor", "acme", "--json").stdout)
+        assert [(w["receivable_id"], w["attention"]) for w in worklist] == [("R1", "operator_requested")]
+        history = json.loads(saiken(tmp_path, env, "cases", "timeline", "R1", "--creditor", "acme", "--json").stdout)
+        kinds = [e["kind"] for e in history]
+        assert {"promise_made", "disputed", "released", "note"} <= set(kinds)
+        assert [e["actor"] for e in history if e["kind"] == "released"] == ["operator:tanaka"]
+        stage = requests.get(
+            f"{state['api']}/receivables/R1/stage", headers={"Authorization": f"Bearer {key}"}, timeout=30
+        )
+        assert stage.json()["next"]["stage"] == "hard"  # the first boundary, +30 days, is scheduled
+        refused = subprocess.run(
+            [SAIKEN, "cases", "promise", "R1", "2020-01-01", "--creditor", "acme"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert refused.returncode == 2 and "promise_in_past" in refused.stderr
     finally:
         watchdog.cancel()
         server.send_signal(signal.SIGINT)

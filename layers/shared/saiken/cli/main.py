@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from saiken.cli.cases import cases_app
 from saiken.intake.mapping import ColumnMapping
 from saiken.intake.reader import FileError
 
@@ -28,6 +29,7 @@ payments_app = typer.Typer(
     help="Payments (入金) on the local stack: the unmatched queue, manual matches.", no_args_is_help=True
 )
 app.add_typer(payments_app, name="payments")
+app.add_typer(cases_app, name="cases")
 
 console = Console()
 err = Console(stderr=True)
