@@ -179,9 +179,12 @@ def get_debtor(debtor_id: Annotated[str, Path(max_length=64)]) -> DebtorOut:
 def change_status(
     receivable_id: Annotated[str, Path(max_length=64)], change: Annotated[StatusChangeIn, Body()]
 ) -> ReceivableOut:
+    creditor = creditor_id()
+    before = wiring.receivable_service().get(creditor, receivable_id)
     receivable = wiring.receivable_service().change_status(
-        creditor_id(), receivable_id, ReceivableStatus(change.status), change.reason
+        creditor, receivable_id, ReceivableStatus(change.status), change.reason
     )
+    wiring.case_service().record_status_change(before, receivable, actor="operator:api")
     return ReceivableOut.of(receivable)
 
 

@@ -270,3 +270,20 @@ def test_the_worklist_is_ordered_by_balance_times_days_past_due(case: Any, lambd
     order = [w["receivable"]["receivable_id"] for w in worklist]
     assert order == ["W-old", "W-big", "W-small"]  # 20000x94 > 90000x14 > 1000x33
     assert worklist[0]["days_past_due"] == 94
+
+
+def test_a_status_set_directly_is_audited_and_a_hold_stops_the_schedules(
+    case: tuple[VirtualClock, DunningRouter], lambda_context: Any
+) -> None:
+    _, router = case
+    s = wiring.settings()
+    status, body = call(
+        "PUT", "/receivables/INV-1/status", {"status": "on_hold", "reason": "本人確認中"}, context=lambda_context
+    )
+    assert status == 200 and body["status"] == "on_hold"
+    assert not router.due_schedules(s.schedule_group) and not router.due_schedules(s.escalation_group)
+    call("PUT", "/receivables/INV-1/status", {"status": "open"}, context=lambda_context)
+    changes = [
+        (e["kind"], e["detail"].get("status_to")) for e in _timeline(lambda_context) if "status_to" in e["detail"]
+    ]
+    assert changes == [("held", "on_hold"), ("released", "open")]

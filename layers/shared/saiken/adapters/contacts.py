@@ -56,7 +56,7 @@ class ContactRepository:
         """Once per event id: a redelivered provider event is not recorded twice (False then)."""
         item = ContactItem(
             _debtor_key(e.creditor_id, e.debtor_id),
-            f"e#{e.at.isoformat()}#{e.event_id}",
+            f"e#{e.event_id}",  # the id alone: a redelivery at another moment is still the same entry
             receivable_key=f"{e.creditor_id}#{e.receivable_id}" if e.receivable_id else None,
             creditor_id=e.creditor_id,
             receivable_id=e.receivable_id,

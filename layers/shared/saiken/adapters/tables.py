@@ -188,7 +188,7 @@ class ContactItem(Model):
         region = "ap-northeast-1"
 
     debtor_key = UnicodeAttribute(hash_key=True)  # "{creditor_id}#{debtor_id}"
-    sk = UnicodeAttribute(range_key=True)  # "c#{slot ISO}#{reminder_id}" | "e#{at ISO}#{event_id}" | "cap#{JST date}"
+    sk = UnicodeAttribute(range_key=True)  # "c#{slot ISO}#{reminder_id}" | "e#{event_id}" | "cap#{JST date}"
     by_receivable = ContactsByReceivable()
     receivable_key = UnicodeAttribute(null=True)
     creditor_id = UnicodeAttribute(null=True)

@@ -196,6 +196,7 @@ class EventKind:
     RELEASED = "released"
     ESCALATED = "escalated"
     NOTE = "note"
+    STATUS_CHANGED = "status_changed"  # set directly (e.g. cancelled)
 
 
 class TimelineEvent(BaseModel):

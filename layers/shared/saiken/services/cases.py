@@ -216,6 +216,27 @@ class CaseService:
             if r.status in cases.HOLD_STATUSES
         ]
 
+    def record_status_change(self, before: Receivable, after: Receivable, *, actor: str) -> None:
+        """The audit entry of a status set through ``PUT /receivables/{id}/status`` (hold, dispute,
+        release, cancel); a hold or dispute also stops the pending schedules at once."""
+        if before.status == after.status and before.status_reason == after.status_reason:
+            return
+        if after.status in cases.HOLD_STATUSES:
+            self._stop_dunning(after)
+            kind = EventKind.DISPUTED if after.status is S.DISPUTED else EventKind.HELD
+        elif before.status in cases.HOLD_STATUSES:
+            kind = EventKind.RELEASED
+        else:
+            kind = EventKind.STATUS_CHANGED
+        self._record(
+            after,
+            kind,
+            actor,
+            reason=after.status_reason,
+            status_from=before.status.value,
+            status_to=after.status.value,
+        )
+
     # -- operator notes and the worklist ----------------------------------------------------
     def note(
         self, creditor_id: str, receivable_id: str, text: str, *, actor: str, outcome: str | None = None
