@@ -287,3 +287,29 @@ def test_a_status_set_directly_is_audited_and_a_hold_stops_the_schedules(
         (e["kind"], e["detail"].get("status_to")) for e in _timeline(lambda_context) if "status_to" in e["detail"]
     ]
     assert changes == [("held", "on_hold"), ("released", "open")]
+
+
+def test_a_crash_after_the_timeline_entry_is_healed_by_the_redelivery(
+    case: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SNS / EventBridge deliver at least once: the first attempt dies after recording the bounce but
+    before stopping the channel; the retry stops it, and the timeline still has one entry."""
+    event = _ses("Bounced", {"bounce": {"bounceType": "Permanent"}}, "ev-crash")
+    real_save = DebtorRepository.save
+    calls = {"n": 0}
+
+    def dies_once(self: DebtorRepository, debtor: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionError("the function was killed here")
+        return real_save(self, debtor)
+
+    monkeypatch.setattr(DebtorRepository, "save", dies_once)
+    with pytest.raises(ConnectionError):
+        invoke("events", event, lambda_context)
+    debtor = DebtorRepository().get("acme", "D1")
+    assert debtor is not None and debtor.bounced == []
+    invoke("events", event, lambda_context)  # the retry
+    debtor = DebtorRepository().get("acme", "D1")
+    assert debtor is not None and debtor.bounced == ["email"]
+    assert [e["kind"] for e in _timeline(lambda_context)].count("bounced") == 1

@@ -49,17 +49,20 @@ class FeedbackService:
         r = self.receivables.get(fb.creditor_id, fb.receivable_id)
         if r is None:
             return "unknown_receivable"
+        # Recorded first, then applied; every effect is idempotent and is applied again on a
+        # redelivery, so a crash between the two is healed by the retry (the entry stays one).
         fresh = self._record(r, fb, at)
-        if not fresh:
-            answer.setdefault("outcome", "duplicate")
-            return "duplicate"
+        done = str(fb.kind)
         if fb.kind == EventKind.BOUNCED:
             self._block(r, fb.channel, "bounced")
         elif fb.kind == EventKind.COMPLAINED:
             self._block(r, fb.channel, "opt_outs")
         elif fb.channel == "ivr" and fb.kind == EventKind.IVR_ANSWERED:
-            return self._ivr(r, fb, at, answer)
-        return str(fb.kind)
+            done = self._ivr(r, fb, at, answer if fresh else {})
+        if not fresh:
+            answer.setdefault("outcome", "duplicate")
+            return "duplicate"
+        return done
 
     def _record(self, r: Receivable, fb: Feedback, at: datetime) -> bool:
         detail = {k: v for k, v in fb.detail.items() if v is not None}
