@@ -272,7 +272,7 @@ def main() -> None:
     matching_throughput(int(os.environ.get("BENCH_PAYMENTS", "100000")))
     send_path_cost(int(os.environ.get("BENCH_SEND_RECEIVABLES", "200")), int(os.environ.get("BENCH_SEND_DAYS", "20")))
     print("handler import time (fresh interpreter, median of 5; cold-start proxy):")
-    for function in ("ingest", "api", "authorizer", "scheduler", "send", "reconcile"):
+    for function in ("ingest", "api", "authorizer", "scheduler", "send", "reconcile", "events"):
         print(f"  functions/{function}/handler.py  {import_time(function) * 1000:>7.0f} ms")
 
 

@@ -81,14 +81,33 @@ def test_dunning_logs_carry_no_pii(
     try:
         with caplog.at_level(logging.DEBUG):
             run_until(clock, router, datetime(2026, 12, 7, 19, 0, tzinfo=JST))  # email, SMS and a call
+            _answers()  # the debtor replies 停止 by SMS and keys a promise into the call
     finally:
         logger.setLevel(level)
     printed = capsys.readouterr()
     records = [json.dumps(r.__dict__, default=str, ensure_ascii=False) for r in caplog.records]
     logs = "\n".join([printed.out, printed.err, *records])
     assert any(r.getMessage() == "send batch" for r in caplog.records)
+    assert any(r.getMessage() == "channel events" for r in caplog.records)
     from saiken.local.inspect import all_contacts
 
     assert {c.channel for c in all_contacts() if c.outcome == "sent"} == {"email", "sms", "ivr"}
     for value in PII:
         assert value not in logs, value
+
+
+def _answers() -> None:
+    from saiken.domain.delivery import make_ref
+    from saiken.local.handlers import LocalContext, invoke
+
+    stop = {"originationNumber": "+819098765432", "messageKeyword": "停止", "messageBody": "停止 山田 花子"}
+    sns = {"Records": [{"EventSource": "aws:sns", "Sns": {"MessageId": "n1", "Message": json.dumps(stop)}}]}
+    invoke("events", sns, LocalContext("events"))
+    attributes = {"saiken_ref": make_ref("acme", "R1"), "name": "山田 花子"}
+    call = {
+        "Details": {
+            "ContactData": {"ContactId": "c1", "Attributes": attributes},
+            "Parameters": {"result": "answered", "dtmf": "1", "promised_date": "1215"},
+        }
+    }
+    assert invoke("events", call, LocalContext("events"))["outcome"] == "promise_recorded"
