@@ -313,3 +313,58 @@ def test_a_crash_after_the_timeline_entry_is_healed_by_the_redelivery(
     debtor = DebtorRepository().get("acme", "D1")
     assert debtor is not None and debtor.bounced == ["email"]
     assert [e["kind"] for e in _timeline(lambda_context)].count("bounced") == 1
+
+
+def test_a_stage_boundary_runs_the_state_machine_and_the_cadence_changes(
+    world: tuple[VirtualClock, DunningRouter], lambda_context: Any
+) -> None:
+    """Scheduler -> state machine (moto's ASL interpreter) -> stream -> scheduler: the stage's segment
+    takes over the reminders, the timeline says so, ReceivableEscalated reached the bus."""
+    clock, router = world
+    late = {**ITEM, "receivable_id": "OLD-1", "due_date": "2026-11-01"}  # 33 days past due: 'hard' is due now
+    assert call("POST", "/receivables", late, context=lambda_context)[0] == 201
+    router.settle()
+    (boundary,) = router.due_schedules(wiring.settings().escalation_group)
+    assert boundary[0] == clock() + timedelta(minutes=1)
+    clock.advance(timedelta(minutes=2))
+    router.settle()
+    assert router.escalation.started == 1 and not router.escalation.failed
+    status, stage = call("GET", "/receivables/OLD-1/stage", context=lambda_context)
+    assert status == 200 and (stage["stage"], stage["segment"]) == ("hard", "hard")
+    assert stage["next"]["stage"] == "final" and stage["next"]["at"].startswith("2026-12-31T10:00")
+    status, plan = call("GET", "/receivables/OLD-1/plan", context=lambda_context)
+    assert plan["segment"] == "hard" and all(s["offset"] >= 31 for s in plan["steps"])
+    (escalated,) = [e for e in _timeline(lambda_context, "OLD-1") if e["kind"] == "escalated"]
+    assert escalated["reason"] == "hard" and escalated["actor"] == "system"
+    (announced,) = router.escalation.escalated()
+    assert (announced["receivable_id"], announced["stage"]) == ("OLD-1", "hard")
+
+
+def test_a_broken_promise_escalates_at_once_when_the_rules_say_so(
+    world: tuple[VirtualClock, DunningRouter], lambda_context: Any
+) -> None:
+    clock, router = world
+    from importlib.resources import files
+
+    import yaml
+
+    rules = yaml.safe_load((files("saiken") / "rules" / "default.yaml").read_text(encoding="utf-8"))
+    rules["escalation"]["on_broken_promise"] = "escalate"
+    boto3.client("s3", region_name="ap-northeast-1").put_object(
+        Bucket=wiring.settings().bucket, Key=rules_key("acme"), Body=json.dumps(rules).encode()
+    )
+    wiring.reset()
+    wiring.set_clock(clock)
+    call("POST", "/receivables", ITEM, context=lambda_context)
+    call("POST", "/receivables/INV-1/promise", {"promised_date": "2026-12-05"}, context=lambda_context)
+    router.settle()
+    assert not router.due_schedules(wiring.settings().escalation_group)  # no escalation while promised
+    clock.set(clock().replace(day=7, hour=2))
+    invoke("reconcile", {}, LocalContext("daily"), entry="daily")  # broken
+    router.settle()
+    (boundary,) = router.due_schedules(wiring.settings().escalation_group)
+    assert boundary[0] == clock() + timedelta(minutes=1)  # the next stage at once, not at +30
+    clock.advance(timedelta(minutes=2))
+    router.settle()
+    r = ReceivableRepository().get("acme", "INV-1")
+    assert r is not None and r.stage == "hard" and r.promises_broken == 1
