@@ -11,6 +11,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.api import Api
+from infra.cases import Cases
 from infra.constants import METRICS_NAMESPACE, SERVICE
 from infra.dunning import Dunning
 from infra.ingest import Ingest
@@ -19,7 +20,15 @@ from infra.reconcile import Reconcile
 
 class Monitoring(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, ingest: Ingest, api: Api, dunning: Dunning, reconcile: Reconcile
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        ingest: Ingest,
+        api: Api,
+        dunning: Dunning,
+        reconcile: Reconcile,
+        cases: Cases,
     ) -> None:
         super().__init__(scope, construct_id)
         topic_key = kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns")
@@ -34,12 +43,12 @@ class Monitoring(Construct):
                 conditions={"Bool": {"aws:SecureTransport": "false"}},
             )
         )
-        self.alarms = [*ingest.alarms, api.server_errors, *dunning.alarms, *reconcile.alarms]
+        self.alarms = [*ingest.alarms, api.server_errors, *dunning.alarms, *reconcile.alarms, *cases.alarms]
         for alarm in self.alarms:
             alarm.add_alarm_action(actions.SnsAction(self.topic))
-        self.dashboard = self._build_dashboard(api, dunning, reconcile)
+        self.dashboard = self._build_dashboard(api, dunning, reconcile, cases)
 
-    def _build_dashboard(self, api: Api, dunning: Dunning, reconcile: Reconcile) -> cloudwatch.Dashboard:
+    def _build_dashboard(self, api: Api, dunning: Dunning, reconcile: Reconcile, cases: Cases) -> cloudwatch.Dashboard:
         def metric(name: str) -> cloudwatch.Metric:
             return cloudwatch.Metric(
                 namespace=METRICS_NAMESPACE,
@@ -115,6 +124,28 @@ class Monitoring(Construct):
                 title="Unmatched queue and write-offs (daily)",
                 left=[reconcile.oldest_unmatched, metric("UnmatchedPayments")],
                 right=[metric("WrittenOff"), metric("NearingLimitation")],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Answers (応対): channel feedback",
+                left=[
+                    metric("ChannelEvents_delivered"),
+                    metric("ChannelEvents_bounced"),
+                    metric("ChannelEvents_opted_out"),
+                    metric("ChannelEvents_ivr_answered"),
+                    metric("ChannelEvents_ivr_no_answer"),
+                ],
+                right=[metric("ChannelEvents_promise_made"), metric("ChannelEvents_operator_requested")],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Promises, holds and escalation",
+                left=[metric("PromisesKept"), metric("PromisesBroken"), metric("HoldsExpired"), metric("Escalated")],
+                right=[
+                    cases.state_machine.metric_succeeded(period=Duration.hours(1)),
+                    cases.state_machine.metric_failed(period=Duration.hours(1)),
+                    cases.handoff.metric_approximate_number_of_messages_visible(),
+                ],
                 width=12,
             ),
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=12),

@@ -51,7 +51,13 @@ class SaikenStack(Stack):
             self.cases.allow_escalation(fn)
         self._grant_case_work()
         self.monitoring = Monitoring(
-            self, "Monitoring", ingest=self.ingest, api=self.api, dunning=self.dunning, reconcile=self.reconcile
+            self,
+            "Monitoring",
+            ingest=self.ingest,
+            api=self.api,
+            dunning=self.dunning,
+            reconcile=self.reconcile,
+            cases=self.cases,
         )
 
     def _grant_case_work(self) -> None:

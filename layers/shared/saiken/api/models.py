@@ -356,12 +356,10 @@ class _CaseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     by: str = Field(default="operator", min_length=1, max_length=64, description="who (the operator's name or id)")
-    note: str | None = Field(default=None, max_length=2000)
 
 
 class NoteIn(_CaseIn):
     text: str = Field(min_length=1, max_length=2000)
-    note: None = None
     outcome: Literal["contacted", "no_answer", "callback", "wrong_number", "done"] | None = Field(
         default=None, description="a call's outcome: anything but no_answer / callback takes it off the worklist"
     )
@@ -370,15 +368,18 @@ class NoteIn(_CaseIn):
 class PromiseIn(_CaseIn):
     promised_date: date = Field(description="the debtor will pay by this day (at most 90 days ahead)")
     amount: int | None = Field(default=None, gt=0, description="yen promised (default: the balance)")
+    note: str | None = Field(default=None, max_length=2000)
 
 
 class HoldIn(_CaseIn):
     reason: str = Field(pattern=_REASON, description="a reason code, e.g. amount_disputed, bankruptcy, deceased")
     until: date | None = Field(default=None, description="dunning resumes after this day (default: until released)")
+    note: str | None = Field(default=None, max_length=2000)
 
 
 class ReleaseIn(_CaseIn):
     reason: str = Field(default="released", pattern=_REASON)
+    note: str | None = Field(default=None, max_length=2000)
 
 
 class WorkItemOut(BaseModel):

@@ -240,7 +240,7 @@ class Demo:
             self._ingest()
             api = self._api_calls(stack.api_url or "")
             self.router.settle()
-            scheduled = len(self.router.due_schedules())
+            scheduled = len(self.router.due_schedules(wiring.settings().schedule_group))
             c.print(f"{scheduled} receivables have their first reminder scheduled (one schedule each)")
             self._simulate(t0, t0 + timedelta(days=self.days))
             summary = self._summarise(api, outage, scheduled, time.perf_counter() - began)

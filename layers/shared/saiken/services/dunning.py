@@ -169,6 +169,7 @@ class DunningService:
         if old is None:
             return
         if (new.stage_rank or 0) > (old.stage_rank or 0) and new.stage:
+            metrics.add_metric(name="Escalated", unit=MetricUnit.Count, value=1)
             self._timeline_event(new, EventKind.ESCALATED, f"stage:{new.stage}", reason=new.stage, stage_from=old.stage)
         if old.status is ReceivableStatus.PROMISED and new.status is ReceivableStatus.PAID:
             self._timeline_event(
