@@ -109,3 +109,24 @@ def test_partial_payments_and_write_offs_appear_as_events(demo: tuple[Path, dict
     assert events["partially_paid"] > 0
     assert events["written_off"] == summary["write_offs"]["receivables"] > 0
     assert summary["write_offs"]["amount"] > 0 and summary["write_offs"]["exports"]
+
+
+def test_debtors_answer_promise_dispute_and_receivables_escalate(demo: tuple[Path, dict[str, Any]]) -> None:
+    out, summary = demo
+    k = summary["cases"]
+    events = lines(out / "events.jsonl")
+    assert k["promises_made_by_ivr"] > 0 and k["promises_made"] >= k["promises_made_by_ivr"]
+    assert k["promises_kept"] + k["promises_broken"] > 0
+    assert k["promises_made"] == sum(1 for e in events if e["to"] == "promised")
+    assert k["disputes"] > 0 and sum(1 for e in events if e["to"] == "disputed") == k["disputes"]
+    stages = k["escalations_per_stage"]
+    assert stages.get("hard", 0) > 0 and stages.get("final", 0) > 0
+    assert sum(stages.values()) == sum(1 for e in events if e["to"].startswith("stage:"))
+    assert stages.get("legal", 0) == k["handed_off"] and k["escalation_failures"] == 0
+    assert any(key.startswith("email:") for key in k["channel_events"])
+    assert any(key.startswith("ivr:") for key in k["channel_events"])
+    worklist = k["worklist"]
+    assert set(worklist) == set(CREDITORS)
+    for board in worklist.values():
+        priorities = [w["priority"] for w in board["top"]]
+        assert priorities == sorted(priorities, reverse=True)

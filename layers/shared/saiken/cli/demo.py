@@ -440,14 +440,15 @@ class Demo:
         for day in range(2, self.days, OPERATOR_EVERY_DAYS):  # an operator works the unmatched queue
             timeline.append((midnight + timedelta(days=day, hours=10), "operator", "", "", 0))
             timeline.append((midnight + timedelta(days=day, hours=15), "worklist", "", "", 0))
+        self._callers: dict[str, list[str]] = {}
         for creditor in CREDITORS:  # operators record disputes and holds as debtors call in
             ids = sorted(r.receivable_id for r in ReceivableRepository().iterate(creditor) if r.status.is_dunnable)
-            for rid in _sample(rng, ids, DISPUTE_SHARE):
-                at = t0 + timedelta(days=rng.randint(1, 30), hours=rng.randint(2, 9))
-                timeline.append((at, "dispute", creditor, rid, 0))
-            for rid in _sample(rng, ids, HOLD_SHARE):
-                at = t0 + timedelta(days=rng.randint(1, 30), hours=rng.randint(2, 9))
-                timeline.append((at, "hold", creditor, rid, 0))
+            rng.shuffle(ids)
+            self._callers[creditor] = ids  # who calls next (someone who has paid does not)
+            for kind, share in (("dispute", DISPUTE_SHARE), ("hold", HOLD_SHARE)):
+                for _ in range(max(1, round(len(ids) * share))):
+                    at = t0 + timedelta(days=rng.randint(1, 30), hours=rng.randint(2, 9))
+                    timeline.append((at, kind, creditor, "", 0))
         # ops see the DLQ alarm during the SMS outage and redrive the DLQ an hour after it ends
         timeline.append((self._outage.ends + timedelta(hours=1), "redrive", "", "", 0))
         timeline = sorted(t for t in timeline if t[0] < end)
@@ -502,7 +503,7 @@ class Demo:
         elif kind == "worklist":
             self._work_worklist()
         elif kind in ("dispute", "hold"):
-            self._dispute(kind, at, creditor, ident)
+            self._dispute(kind, at, creditor)
         else:
             repo = DebtorRepository()
             debtor = repo.get(creditor, ident)
@@ -513,8 +514,16 @@ class Demo:
             else:
                 repo.save(debtor.model_copy(update={"opt_outs": sorted({*debtor.opt_outs, "sms"})}))
 
-    def _dispute(self, kind: str, at: datetime, creditor: str, receivable_id: str) -> None:
-        """An operator records what the debtor said on the phone, through the API."""
+    def _dispute(self, kind: str, at: datetime, creditor: str) -> None:
+        """A debtor with an open receivable calls in; the operator records it through the API."""
+        callers = self._callers[creditor]
+        while callers:
+            receivable_id = callers.pop()
+            current = ReceivableRepository().get(creditor, receivable_id)
+            if current is not None and current.status.is_dunnable:
+                break
+        else:
+            return
         if kind == "dispute":
             body = {"by": "demo-operator", "reason": "amount_disputed", "note": "請求額に心当たりがないとの申し出"}
         else:

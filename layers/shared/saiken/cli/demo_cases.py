@@ -45,12 +45,14 @@ class Replies:
     def deliver(self) -> int:
         batch, self.pending = self.pending, []
         for at, message, provider_id in batch:
-            for event in self._events(at, message, provider_id):
+            for label, event in self._events(at, message, provider_id):
                 answer = invoke("events", event, LocalContext("saiken-events"))
-                self.results[f"{message.channel}:{answer.get('outcome', 'recorded')}"] += 1
+                if message.channel == "ivr":  # what the flow was told: promise_recorded, operator, ...
+                    label = str(answer.get("outcome", label))
+                self.results[f"{message.channel}:{label}"] += 1
         return len(batch)
 
-    def _events(self, at: datetime, m: Outgoing, provider_id: str) -> list[dict[str, Any]]:
+    def _events(self, at: datetime, m: Outgoing, provider_id: str) -> list[tuple[str, dict[str, Any]]]:
         when = at.astimezone(JST)
         if m.channel == "email":
             bounced = _unit(self.seed, "bounce", m.creditor_id, m.debtor_id) < BOUNCING_EMAIL
@@ -62,13 +64,16 @@ class Replies:
             if bounced:
                 detail["bounce"] = {"bounceType": "Permanent", "bounceSubType": "NoEmail"}
             return [
-                {
-                    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, provider_id + kind)),
-                    "source": "aws.ses",
-                    "detail-type": "Email Bounced" if bounced else "Email Delivered",
-                    "time": when.isoformat(),
-                    "detail": detail,
-                }
+                (
+                    "bounced" if bounced else "delivered",
+                    {
+                        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, provider_id + kind)),
+                        "source": "aws.ses",
+                        "detail-type": "Email Bounced" if bounced else "Email Delivered",
+                        "time": when.isoformat(),
+                        "detail": detail,
+                    },
+                )
             ]
         if m.channel == "sms":
             receipt = {
@@ -77,10 +82,10 @@ class Replies:
                 "eventTimestamp": int(when.timestamp() * 1000),
                 "context": {"saiken_ref": m.ref, "reminder_id": m.reminder_id},
             }
-            out = [_sns(receipt, provider_id)]
+            out = [("delivered", _sns(receipt, provider_id))]
             if _unit(self.seed, "stop", m.reminder_id) < STOP_SMS:
                 reply = {"originationNumber": m.to, "messageKeyword": "停止", "inboundMessageId": f"in-{provider_id}"}
-                out.append(_sns(reply, f"in-{provider_id}"))
+                out.append(("replied_stop", _sns(reply, f"in-{provider_id}")))
             return out
         # IVR: Connect's contact flow calls the events function with the caller's answers
         u = _unit(self.seed, "ivr", m.reminder_id)
@@ -93,18 +98,21 @@ class Replies:
             elif v < PROMISES + OPERATOR:
                 params["dtmf"] = "2"
         return [
-            {
-                "Name": "ContactFlowEvent",
-                "Details": {
-                    "ContactData": {
-                        "ContactId": provider_id,
-                        "Channel": "VOICE",
-                        "InitiationMethod": "OUTBOUND",
-                        "Attributes": {"saiken_ref": m.ref, "reminder_id": m.reminder_id},
+            (
+                params["result"],
+                {
+                    "Name": "ContactFlowEvent",
+                    "Details": {
+                        "ContactData": {
+                            "ContactId": provider_id,
+                            "Channel": "VOICE",
+                            "InitiationMethod": "OUTBOUND",
+                            "Attributes": {"saiken_ref": m.ref, "reminder_id": m.reminder_id},
+                        },
+                        "Parameters": params,
                     },
-                    "Parameters": params,
                 },
-            }
+            )
         ]
 
 
