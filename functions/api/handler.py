@@ -184,7 +184,7 @@ def change_status(
     receivable = wiring.receivable_service().change_status(
         creditor, receivable_id, ReceivableStatus(change.status), change.reason
     )
-    wiring.case_service().record_status_change(before, receivable, actor="operator:api")
+    wiring.case_service().record_status_change(before, receivable, actor=_actor("api"))
     return ReceivableOut.of(receivable)
 
 
@@ -322,7 +322,10 @@ RID = Annotated[str, Path(max_length=64)]
 
 
 def _actor(by: str) -> str:
-    return f"operator:{by}"
+    """Who, for the audit trail: the operator's name as given, and the API key that was used."""
+    authorizer = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    key_id = authorizer.get("key_id")
+    return f"operator:{by}" + (f" (key {key_id})" if key_id else "")
 
 
 @app.get(

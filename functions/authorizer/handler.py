@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from saiken import wiring
+from saiken.adapters.repository import hash_api_key
 from saiken.observability import logger
 
 BEARER = "Bearer "
@@ -24,14 +25,16 @@ def handler(event: APIGatewayAuthorizerTokenEvent, context: LambdaContext) -> di
     if not token.startswith(BEARER) or len(token) <= len(BEARER):
         raise Exception("Unauthorized")
     arn = event.parsed_arn
-    creditor = wiring.api_keys().creditor_for(token[len(BEARER) :].strip())
+    key = token[len(BEARER) :].strip()
+    creditor = wiring.api_keys().creditor_for(key)
     policy = APIGatewayAuthorizerResponse(
         principal_id=creditor or "anonymous",
         region=arn.region,
         aws_account_id=arn.aws_account_id,
         api_id=arn.api_id,
         stage=arn.stage,
-        context={"creditor_id": creditor} if creditor else None,
+        # key_id: a short, non-secret id of the key (its hash's prefix), for the audit trail
+        context={"creditor_id": creditor, "key_id": hash_api_key(key)[:12]} if creditor else None,
     )
     if creditor is None:
         logger.warning("unknown or disabled API key")

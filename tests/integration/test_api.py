@@ -176,7 +176,9 @@ def test_authorizer_maps_a_key_to_its_creditor(lambda_context: Any) -> None:
 
     result = authorize(f"Bearer {key}", lambda_context)
 
+    key_id = result["context"].pop("key_id")
     assert result["context"] == {"creditor_id": "acme"}
+    assert len(key_id) == 12 and key_id not in key  # a short id of the key for the audit trail, not the key
     statement = result["policyDocument"]["Statement"][0]
     assert statement["Effect"] == "Allow"
     assert statement["Resource"] == ["arn:aws:execute-api:ap-northeast-1:123456789012:abc123/prod/*/*"]

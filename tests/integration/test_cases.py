@@ -272,6 +272,18 @@ def test_the_worklist_is_ordered_by_balance_times_days_past_due(case: Any, lambd
     assert worklist[0]["days_past_due"] == 94
 
 
+def test_the_audit_trail_names_the_api_key_that_made_the_change(case: Any, lambda_context: Any) -> None:
+    from tests.conftest import load_event
+
+    event = load_event("apigw_rest_proxy.json")
+    event.update(httpMethod="POST", path="/receivables/INV-1/hold", body=json.dumps({"by": "sato", "reason": "x"}))
+    event["requestContext"]["authorizer"] = {"creditor_id": "acme", "key_id": "0123456789ab"}
+    response = invoke("api", event, lambda_context)
+    assert response["statusCode"] == 200
+    (held,) = [e for e in _timeline(lambda_context) if e["kind"] == "held"]
+    assert held["actor"] == "operator:sato (key 0123456789ab)"
+
+
 def test_a_status_set_directly_is_audited_and_a_hold_stops_the_schedules(
     case: tuple[VirtualClock, DunningRouter], lambda_context: Any
 ) -> None:
