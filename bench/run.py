@@ -146,6 +146,11 @@ def send_path_cost(receivables: int, days: int) -> None:
         f"delivered reminder ({handlers.invocations['send']} invocations of up to 10 slots)"
     )
     print(f"  whole demo: {elapsed / fired * 1000:5.1f} ms and {calls['all'] / fired:.1f} AWS calls per fired slot")
+    cases = summary["cases"]
+    events, events_s = handlers.invocations["events"], handlers.busy.get("events", 0.0)
+    runs, runs_s = cases["escalation_executions"], cases["escalation_seconds"]
+    print(f"  events function: {events:,} channel events, {events_s * 1000 / max(events, 1):5.1f} ms each")
+    print(f"  escalation: {runs:,} state machine executions in moto, {runs_s * 1000 / max(runs, 1):5.1f} ms each")
 
 
 def matching_throughput(count: int) -> None:

@@ -731,6 +731,7 @@ class Demo:
             "escalations_per_stage": dict(Counter(e["stage"] for e in self.escalations)),
             "handed_off": len(self.handoffs),
             "escalation_executions": self.router.escalation.started,
+            "escalation_seconds": round(self.router.escalation.seconds, 2),
             "escalation_failures": len(self.router.escalation.failed),
             "worklist": worklist,
         }

@@ -49,6 +49,7 @@ class LocalEscalation:
     region: str = "ap-northeast-1"
     started: int = 0
     failed: list[str] = field(default_factory=list)
+    seconds: float = 0.0  # wall time inside executions (start to end), for `make bench`
 
     def __post_init__(self) -> None:
         self._sfn = boto3.client("stepfunctions", region_name=self.region)
@@ -86,6 +87,7 @@ class LocalEscalation:
 
     def start(self, name: str, payload: str) -> dict[str, Any]:
         """Start one execution (Scheduler's StartExecution) and wait for its end."""
+        began = time.perf_counter()
         execution = self._sfn.start_execution(stateMachineArn=self.arn, name=name[:80], input=payload)
         self.started += 1
         deadline = time.monotonic() + WAIT_SECONDS
@@ -96,6 +98,7 @@ class LocalEscalation:
             if time.monotonic() > deadline:
                 raise ExecutionStuck(f"escalation execution {name} still running after {WAIT_SECONDS} s")
             time.sleep(0.005)  # moto runs the execution on its own thread: poll its status
+        self.seconds += time.perf_counter() - began
         if found["status"] != "SUCCEEDED":
             self.failed.append(name)
         return found
