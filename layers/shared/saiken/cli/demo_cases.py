@@ -47,8 +47,8 @@ class Replies:
         for at, message, provider_id in batch:
             for label, event in self._events(at, message, provider_id):
                 answer = invoke("events", event, LocalContext("saiken-events"))
-                if message.channel == "ivr":  # what the flow was told: promise_recorded, operator, ...
-                    label = str(answer.get("outcome", label))
+                if message.channel == "ivr" and answer.get("outcome") not in (None, "recorded"):
+                    label = str(answer["outcome"])  # what the flow was told: promise_recorded, operator...
                 self.results[f"{message.channel}:{label}"] += 1
         return len(batch)
 
