@@ -380,3 +380,10 @@ def test_a_broken_promise_escalates_at_once_when_the_rules_say_so(
     router.settle()
     r = ReceivableRepository().get("acme", "INV-1")
     assert r is not None and r.stage == "hard" and r.promises_broken == 1
+
+
+def test_two_notes_at_the_same_moment_are_two_entries_and_a_retried_one_is_one(case: Any, lambda_context: Any) -> None:
+    for text in ("不在", "再架電予定", "再架電予定"):  # the last one: the same request retried
+        assert call("POST", "/receivables/INV-1/notes", {"text": text}, context=lambda_context)[0] == 200
+    notes = [e["note"] for e in _timeline(lambda_context) if e["kind"] == "note"]
+    assert sorted(notes) == sorted(["不在", "再架電予定"])  # same moment: no order between them

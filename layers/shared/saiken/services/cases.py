@@ -249,7 +249,9 @@ class CaseService:
         elif outcome == "callback" and not r.attention:
             attention = Attention.OPERATOR_REQUESTED.value
             self._change(creditor_id, receivable_id, lambda cur: cur.model_copy(update={"attention": attention}))
-        return self._record(r, EventKind.NOTE, actor, note=text, reason=outcome, source_id=self.clock().isoformat())
+        # the same note sent twice at the same moment (a retried request) is one entry; two notes are two
+        source = f"{self.clock().isoformat()}\x1f{actor}\x1f{text}\x1f{outcome}"
+        return self._record(r, EventKind.NOTE, actor, note=text, reason=outcome, source_id=source)
 
     def worklist(self, creditor_id: str, limit: int = 100) -> list[WorkItem]:
         """Receivables that need a human, highest priority first."""
