@@ -163,7 +163,10 @@ class Cases(Construct):
 
     def _grant_events(self, storage: Storage) -> None:
         role = self.events_fn.role
-        storage.grant_items(role, storage.receivables, ["dynamodb:GetItem", "dynamodb:PutItem"])
+        # a promise or a worklist flag (GetItem / PutItem); a channel stop re-plans the debtor's receivables
+        storage.grant_items(
+            role, storage.receivables, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"], indexes=["by_debtor"]
+        )
         storage.grant_items(
             role, storage.debtors, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"], indexes=["by_phone"]
         )

@@ -241,3 +241,18 @@ def test_next_stage_is_at_the_boundary_or_at_once_when_it_passed() -> None:
     assert soon is not None and soon.stage.name == "hard" and soon.at == NOW + timedelta(minutes=1)
     assert cases.next_stage(r.model_copy(update={"stage": "legal", "stage_rank": 4}), policy, NOW) is None
     assert cases.next_stage(r.model_copy(update={"status": S.DISPUTED}), policy, NOW) is None
+
+
+def test_the_events_function_may_do_what_its_answers_need_and_no_more(template_json: dict[str, Any]) -> None:
+    statements = policy_of(template_json, "CasesEventsRole")
+    granted: dict[str, set[str]] = {}
+    for st in statements:
+        targets = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+        for action in [st["Action"]] if isinstance(st["Action"], str) else st["Action"]:
+            granted.setdefault(action, set()).update(json.dumps(t) for t in targets)
+    assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"} <= set(granted)
+    assert any("index/by_debtor" in t for t in granted["dynamodb:Query"])  # re-plan a debtor after a bounce
+    assert any("index/by_phone" in t for t in granted["dynamodb:Query"])  # an SMS 停止 names only the number
+    assert "scheduler:DeleteSchedule" in granted and "iam:PassRole" in granted
+    assert all("config/" in t for t in granted["s3:GetObject"])  # the creditor's rules, nothing else in S3
+    assert not {a for a in granted if a.startswith(("s3:Put", "s3:Delete", "sqs:", "ses:", "sms-voice:", "connect:"))}
