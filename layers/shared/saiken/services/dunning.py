@@ -188,11 +188,8 @@ class DunningService:
         return nxt
 
     def _timeline_event(self, r: Receivable, kind: str, source: str, **detail: Any) -> None:
-        record = getattr(self.contacts, "record_event", None)
-        if record is None:
-            return
         reason = detail.pop("reason", None)
-        record(
+        self.contacts.record_event(
             TimelineEvent(
                 creditor_id=r.creditor_id,
                 debtor_id=r.debtor_id,
