@@ -179,13 +179,12 @@ def get_debtor(debtor_id: Annotated[str, Path(max_length=64)]) -> DebtorOut:
 def change_status(
     receivable_id: Annotated[str, Path(max_length=64)], change: Annotated[StatusChangeIn, Body()]
 ) -> ReceivableOut:
-    creditor = creditor_id()
-    before = wiring.receivable_service().get(creditor, receivable_id)
-    receivable = wiring.receivable_service().change_status(
-        creditor, receivable_id, ReceivableStatus(change.status), change.reason
+    before, after = wiring.receivable_service().change_status_from(
+        creditor_id(), receivable_id, ReceivableStatus(change.status), change.reason
     )
-    wiring.case_service().record_status_change(before, receivable, actor=_actor("api"))
-    return ReceivableOut.of(receivable)
+    if after is not None:
+        wiring.case_service().record_status_change(before, after, actor=_actor("api"))
+    return ReceivableOut.of(after or before)
 
 
 @app.put(

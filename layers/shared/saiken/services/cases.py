@@ -15,13 +15,13 @@ from typing import Any, Protocol
 
 from saiken.domain import cases
 from saiken.domain.cases import Attention, CaseError, PromiseOutcome, event_id
-from saiken.domain.errors import ConcurrentUpdate, NotFound
+from saiken.domain.errors import NotFound
 from saiken.domain.models import EventKind, Receivable, TimelineEvent
 from saiken.domain.planner import JST
 from saiken.domain.rules import CreditorConfig
 from saiken.domain.status import ReceivableStatus
+from saiken.services.versioned import update_versioned
 
-MAX_ATTEMPTS = 5
 S = ReceivableStatus
 
 
@@ -77,16 +77,18 @@ class CaseService:
     ) -> tuple[Receivable, Receivable | None]:
         """(before, after) of a versioned read-change-write, re-applied on a concurrent update;
         after is None when ``change`` decided there is nothing to do."""
-        for _ in range(MAX_ATTEMPTS):
-            current = self._get(creditor_id, receivable_id)
-            new = change(current)
-            if new is None or new == current:
-                return current, None
-            try:
-                return current, self.receivables.save(new)
-            except ConcurrentUpdate:
-                continue
-        raise ConcurrentUpdate(f"receivable {receivable_id!r} kept changing; try again")
+        return update_versioned(
+            lambda: self.receivables.get(creditor_id, receivable_id),
+            change,
+            self.receivables.save,
+            label=f"receivable {receivable_id!r}",
+        )
+
+    def _debtor_receivables(self, creditor_id: str, debtor_id: str) -> list[Receivable]:
+        found: list[Receivable] = self.receivables.list_for_debtor(creditor_id, debtor_id)
+        if not found:
+            raise NotFound(f"debtor {debtor_id!r} not found")
+        return found
 
     def _record(
         self,
@@ -187,9 +189,7 @@ class CaseService:
         note: str | None = None,
     ) -> list[Receivable]:
         """The same for every receivable of the debtor that is not closed."""
-        found = self.receivables.list_for_debtor(creditor_id, debtor_id)
-        if not found:
-            raise NotFound(f"debtor {debtor_id!r} not found")
+        found = self._debtor_receivables(creditor_id, debtor_id)
         return [
             self.hold(creditor_id, r.receivable_id, status, reason, until, actor=actor, note=note)
             for r in found
@@ -207,9 +207,7 @@ class CaseService:
     def release_debtor(
         self, creditor_id: str, debtor_id: str, *, actor: str, note: str | None = None
     ) -> list[Receivable]:
-        found = self.receivables.list_for_debtor(creditor_id, debtor_id)
-        if not found:
-            raise NotFound(f"debtor {debtor_id!r} not found")
+        found = self._debtor_receivables(creditor_id, debtor_id)
         return [
             self.release(creditor_id, r.receivable_id, actor=actor, note=note)
             for r in found
@@ -219,8 +217,6 @@ class CaseService:
     def record_status_change(self, before: Receivable, after: Receivable, *, actor: str) -> None:
         """The audit entry of a status set through ``PUT /receivables/{id}/status`` (hold, dispute,
         release, cancel); a hold or dispute also stops the pending schedules at once."""
-        if before.status == after.status and before.status_reason == after.status_reason:
-            return
         if after.status in cases.HOLD_STATUSES:
             self._stop_dunning(after)
             kind = EventKind.DISPUTED if after.status is S.DISPUTED else EventKind.HELD
@@ -283,8 +279,7 @@ class CaseService:
             contacts, events = self.timeline.timeline_for_receivable(creditor_id, receivable_id)
         else:
             assert debtor_id is not None
-            if not self.receivables.list_for_debtor(creditor_id, debtor_id):
-                raise NotFound(f"debtor {debtor_id!r} not found")
+            self._debtor_receivables(creditor_id, debtor_id)  # 404 unless it is this creditor's debtor
             contacts, events = self.timeline.timeline_for_debtor(creditor_id, debtor_id)
         entries = [
             {

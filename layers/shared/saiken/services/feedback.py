@@ -11,14 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from saiken.domain.cases import CaseError, event_id, parse_ivr
-from saiken.domain.errors import ConcurrentUpdate
+from saiken.domain.errors import NotFound
 from saiken.domain.feedback import Feedback
 from saiken.domain.models import Debtor, EventKind, Receivable, TimelineEvent
 from saiken.domain.planner import JST
 from saiken.observability import logger
 from saiken.services.cases import CaseService
-
-MAX_ATTEMPTS = 5
+from saiken.services.versioned import update_versioned
 
 
 @dataclass
@@ -121,19 +120,18 @@ class FeedbackService:
             self.replan_debtor(r.creditor_id, r.debtor_id)
 
     def _add_flag(self, creditor_id: str, debtor_id: str, field_name: str, channel: str) -> bool:
-        for _ in range(MAX_ATTEMPTS):
-            debtor: Debtor | None = self.debtors.get(creditor_id, debtor_id)
-            if debtor is None:
-                return False
-            current = list(getattr(debtor, field_name))
-            if channel in current:
-                return False
-            try:
-                self.debtors.save(debtor.model_copy(update={field_name: sorted({*current, channel})}))
-            except ConcurrentUpdate:
-                continue
-            return True
-        raise ConcurrentUpdate(f"debtor {debtor_id!r} kept changing; try again")
+        """Add ``channel`` to the debtor's ``bounced`` / ``opt_outs``; False if it was there (or no debtor)."""
+
+        def add(debtor: Debtor) -> Debtor:
+            return debtor.model_copy(update={field_name: sorted({*getattr(debtor, field_name), channel})})
+
+        try:
+            _, after = update_versioned(
+                lambda: self.debtors.get(creditor_id, debtor_id), add, self.debtors.save, label=f"debtor {debtor_id!r}"
+            )
+        except NotFound:
+            return False
+        return after is not None
 
     def _opt_out_number(self, fb: Feedback, at: datetime) -> str:
         """STOP / 停止 from a number: SMS stops for every debtor with that number."""

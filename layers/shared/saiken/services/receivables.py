@@ -12,6 +12,7 @@ from saiken.domain.models import Debtor, Receivable
 from saiken.domain.status import OPERATOR_TARGETS, InvalidTransition, ReceivableStatus, transition
 from saiken.intake.fields import FieldIssue, ReceivableRow, validate_row
 from saiken.services.upsert import Upserter
+from saiken.services.versioned import update_versioned
 
 MAX_BATCH = 500
 MAX_ATTEMPTS = 5
@@ -124,19 +125,22 @@ class ReceivableService:
         self, creditor_id: str, receivable_id: str, target: ReceivableStatus, reason: str | None = None
     ) -> Receivable:
         """Operator status change (cancel, hold, dispute, release), re-applied on concurrent updates."""
+        before, after = self.change_status_from(creditor_id, receivable_id, target, reason)
+        return after or before
+
+    def change_status_from(
+        self, creditor_id: str, receivable_id: str, target: ReceivableStatus, reason: str | None = None
+    ) -> tuple[Receivable, Receivable | None]:
+        """The same, as (before, after): after is None when it already had that status and reason."""
         if target not in OPERATOR_TARGETS:
             allowed = ", ".join(sorted(s.value for s in OPERATOR_TARGETS))
             raise InvalidTransition.not_settable(target, allowed)
-        for _ in range(MAX_ATTEMPTS):
-            current = self.get(creditor_id, receivable_id)
-            new_status = transition(current.status, target)
-            if new_status == current.status and current.status_reason == reason:
-                return current
-            try:
-                return self.repository.save(current.model_copy(update={"status": new_status, "status_reason": reason}))
-            except ConcurrentUpdate:
-                continue
-        raise ConcurrentUpdate(f"receivable {receivable_id!r} kept changing; try again")
+        return update_versioned(
+            lambda: self.repository.get(creditor_id, receivable_id),
+            lambda r: r.model_copy(update={"status": transition(r.status, target), "status_reason": reason}),
+            self.repository.save,
+            label=f"receivable {receivable_id!r}",
+        )
 
     def set_contact_preferences(self, creditor_id: str, debtor_id: str, changes: Mapping[str, Any]) -> DebtorOverview:
         """Do-not-contact, lawyer retained (受任通知), per-channel opt-outs. The send path reads them
@@ -144,19 +148,16 @@ class ReceivableService:
         receivable's schedule when it fires)."""
         allowed = {"do_not_contact", "lawyer_retained", "opt_outs"}
         update = {k: v for k, v in changes.items() if k in allowed and v is not None}
+        if "opt_outs" in update:
+            update["opt_outs"] = sorted(set(update["opt_outs"]))
         debtors = self.upserter.debtors
-        for _ in range(MAX_ATTEMPTS):
-            current = debtors.get(creditor_id, debtor_id)
-            if current is None:
-                raise NotFound(f"debtor {debtor_id!r} not found")
-            if "opt_outs" in update:
-                update["opt_outs"] = sorted(set(update["opt_outs"]))
-            try:
-                debtors.save(current.model_copy(update=update))
-            except ConcurrentUpdate:
-                continue
-            return self.debtor(creditor_id, debtor_id)
-        raise ConcurrentUpdate(f"debtor {debtor_id!r} kept changing; try again")
+        update_versioned(
+            lambda: debtors.get(creditor_id, debtor_id),
+            lambda d: d.model_copy(update=update),
+            debtors.save,
+            label=f"debtor {debtor_id!r}",
+        )
+        return self.debtor(creditor_id, debtor_id)
 
     def apply_payment(
         self, creditor_id: str, receivable_id: str, amount: int | None = None, reason: str = "payment"
