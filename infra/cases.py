@@ -32,6 +32,7 @@ from constructs import Construct
 from infra.constants import ESCALATION_GROUP, SERVICE
 from infra.function import SaikenFunction
 from infra.queues import alarm, secure_queue
+from infra.scheduling import grant_schedule_group, scheduler_role
 from infra.storage import Storage
 
 DEFINITION = Path(__file__).parent / "statemachines" / "escalation.asl.json"
@@ -51,18 +52,12 @@ class Cases(Construct):
         configuration_set: ses.ConfigurationSet,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
         self.dead_letters = secure_queue(self, "DeadLetters")
         self.handoff = secure_queue(self, "Handoff", retention_days=14)
         self._build_state_machine(storage)
         self.group = scheduler.CfnScheduleGroup(self, "Escalations", name=ESCALATION_GROUP)
-        self.scheduler_role = iam.Role(
-            self,
-            "EscalationSchedulerRole",
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
-            ),
-            description=f"{SERVICE} EventBridge Scheduler: start the escalation state machine at a stage boundary",
+        self.scheduler_role = scheduler_role(
+            self, "EscalationSchedulerRole", "start the escalation state machine at a stage boundary"
         )
         self.state_machine.grant_start_execution(self.scheduler_role)
         self.scheduler_role.add_to_policy(
@@ -175,22 +170,7 @@ class Cases(Construct):
 
     def grant_scheduling(self, role: iam.IRole) -> None:
         """Create / move / delete a receivable's stage-boundary schedule (scheduler, API, events)."""
-        stack = Stack.of(self)
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"],
-                resources=[
-                    stack.format_arn(service="scheduler", resource="schedule", resource_name=f"{ESCALATION_GROUP}/*")
-                ],
-            )
-        )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["iam:PassRole"],
-                resources=[self.scheduler_role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
-            )
-        )
+        grant_schedule_group(self, role, ESCALATION_GROUP, self.scheduler_role)
 
     def allow_escalation(self, fn: SaikenFunction) -> None:
         for name, value in self.environment.items():

@@ -16,6 +16,7 @@ from constructs import Construct
 from infra.constants import METRICS_NAMESPACE, SCHEDULE_GROUP, SERVICE, SES_CONFIGURATION_SET
 from infra.function import SaikenFunction
 from infra.queues import alarm, secure_queue
+from infra.scheduling import MANAGE, grant_schedule_group, scheduler_role
 from infra.storage import Storage
 
 SEND_TIMEOUT = Duration.seconds(60)
@@ -34,7 +35,6 @@ class Dunning(Construct):
         environment: dict[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
         self.send_dlq = secure_queue(self, "SendDeadLetters")
         self.send_queue = secure_queue(
             self,
@@ -47,14 +47,7 @@ class Dunning(Construct):
         self.group = scheduler.CfnScheduleGroup(self, "Reminders", name=SCHEDULE_GROUP)
         # The role Scheduler assumes to deliver a fired schedule: send to the queue (and, when that
         # fails after the retry policy, to the DLQ), nothing else.
-        self.scheduler_role = iam.Role(
-            self,
-            "SchedulerServiceRole",
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
-            ),
-            description=f"{SERVICE} EventBridge Scheduler: deliver reminder slots to the send queue",
-        )
+        self.scheduler_role = scheduler_role(self, "SchedulerServiceRole", "deliver reminder slots to the send queue")
         self.scheduler_role.add_to_policy(
             iam.PolicyStatement(
                 actions=["sqs:SendMessage"], resources=[self.send_queue.queue_arn, self.send_dlq.queue_arn]
@@ -136,31 +129,11 @@ class Dunning(Construct):
 
     def _grant_planning(self, role: iam.IRole, storage: Storage) -> None:
         """What both functions need to plan and (re)schedule a receivable."""
-        stack = Stack.of(self)
         storage.grant_items(role, storage.receivables, ["dynamodb:GetItem", "dynamodb:BatchGetItem"])
         storage.grant_items(role, storage.debtors, ["dynamodb:GetItem", "dynamodb:BatchGetItem"])
         storage.grant_items(role, storage.contacts, ["dynamodb:PutItem", "dynamodb:BatchWriteItem"])
         storage.grant_config_read(role)
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "scheduler:CreateSchedule",
-                    "scheduler:UpdateSchedule",
-                    "scheduler:DeleteSchedule",
-                    "scheduler:GetSchedule",
-                ],
-                resources=[
-                    stack.format_arn(service="scheduler", resource="schedule", resource_name=f"{SCHEDULE_GROUP}/*")
-                ],
-            )
-        )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["iam:PassRole"],
-                resources=[self.scheduler_role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
-            )
-        )
+        grant_schedule_group(self, role, SCHEDULE_GROUP, self.scheduler_role, [*MANAGE, "scheduler:GetSchedule"])
 
     def _grant_sending(self, role: iam.IRole, storage: Storage, connect_instance: str, email_from: str) -> None:
         stack = Stack.of(self)

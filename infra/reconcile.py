@@ -8,7 +8,7 @@ job (write-offs, exports, limitation report) at 02:00 JST.
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -20,6 +20,7 @@ from constructs import Construct
 from infra.constants import INTAKE_PREFIX, METRICS_NAMESPACE, REPORTS_PREFIX, SERVICE
 from infra.function import SaikenFunction
 from infra.queues import alarm, secure_queue
+from infra.scheduling import scheduler_role
 from infra.storage import Storage
 from saiken.services.ingest import ASYNC_RETRIES
 
@@ -87,15 +88,7 @@ class Reconcile(Construct):
         self.alarms = self._build_alarms()
 
     def _schedule_daily(self) -> None:
-        role = iam.Role(
-            self,
-            "DailyScheduleRole",
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
-            ),
-            description=f"{SERVICE} EventBridge Scheduler: start the daily accounting job",
-        )
+        role = scheduler_role(self, "DailyScheduleRole", "start the daily accounting job")
         role.add_to_policy(
             iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.daily.function.function_arn])
         )
