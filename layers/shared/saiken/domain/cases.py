@@ -6,7 +6,6 @@ No clock and no I/O: callers pass ``today`` / ``now``; services persist the resu
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -45,11 +44,6 @@ class Attention(StrEnum):
     @staticmethod
     def stage(name: str) -> str:
         return f"stage:{name}"
-
-
-def event_id(*parts: object) -> str:
-    """Deterministic: the same change or provider event twice is one timeline entry."""
-    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:24]
 
 
 def resumed_status(r: Receivable) -> ReceivableStatus:

@@ -111,6 +111,11 @@ def limitation_date(start: date) -> date:
         return start.replace(year=start.year + LIMITATION_YEARS, day=28)
 
 
+def event_id(*parts: object) -> str:
+    """Deterministic: the same change or provider event twice is one timeline entry."""
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:24]
+
+
 def _fingerprint(*values: Any) -> str:
     return hashlib.sha256(json.dumps(values, ensure_ascii=False).encode()).hexdigest()[:32]
 
@@ -213,3 +218,33 @@ class TimelineEvent(BaseModel):
     reason: str | None = None
     note: str | None = None
     detail: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def about(
+        cls,
+        r: Receivable,
+        kind: str,
+        *,
+        source: object,
+        at: datetime,
+        actor: str,
+        channel: str | None = None,
+        reason: str | None = None,
+        note: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> TimelineEvent:
+        """An event of one receivable; ``source`` (a provider's id, a version, a date) makes its id, so
+        the same happening recorded twice is one entry. Empty detail values are left out."""
+        return cls(
+            creditor_id=r.creditor_id,
+            debtor_id=r.debtor_id,
+            receivable_id=r.receivable_id,
+            event_id=event_id(r.creditor_id, r.receivable_id, kind, source),
+            at=at,
+            kind=kind,
+            channel=channel,
+            actor=actor,
+            reason=reason,
+            note=note,
+            detail={k: v for k, v in (detail or {}).items() if v is not None},
+        )

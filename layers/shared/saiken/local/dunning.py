@@ -28,6 +28,7 @@ from botocore.config import Config
 from saiken import wiring
 from saiken.adapters.queues import backoff_seconds
 from saiken.adapters.schedules import parse_at
+from saiken.local.escalation import LocalEscalation
 from saiken.local.handlers import LocalContext, invoke
 
 ACCOUNT = "123456789012"
@@ -94,8 +95,6 @@ class DunningRouter:
         s = wiring.settings()
         self._group = s.schedule_group
         self._escalation_group = s.escalation_group
-        from saiken.local.escalation import LocalEscalation
-
         self.escalation = LocalEscalation(self.region)
         self._queue_url = self._sqs.get_queue_url(QueueName=SEND_QUEUE)["QueueUrl"]
         self._queue_arn = s.send_queue_arn
@@ -117,8 +116,6 @@ class DunningRouter:
             },
         )
         boto3.client("scheduler", region_name=region).create_schedule_group(Name=s.schedule_group)
-        from saiken.local.escalation import LocalEscalation
-
         LocalEscalation.provision(region)
         sender = s.email_from.split("@", 1)[1]
         boto3.client("sesv2", region_name=region).create_email_identity(EmailIdentity=sender)

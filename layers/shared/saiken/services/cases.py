@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from saiken.domain import cases
-from saiken.domain.cases import Attention, CaseError, PromiseOutcome, event_id
+from saiken.domain.cases import Attention, CaseError, PromiseOutcome
 from saiken.domain.errors import NotFound
 from saiken.domain.models import EventKind, Receivable, TimelineEvent
 from saiken.domain.planner import JST
@@ -103,18 +103,16 @@ class CaseService:
         **detail: Any,
     ) -> TimelineEvent:
         now = self.clock()
-        event = TimelineEvent(
-            creditor_id=r.creditor_id,
-            debtor_id=r.debtor_id,
-            receivable_id=r.receivable_id,
-            event_id=event_id(r.creditor_id, r.receivable_id, kind, source_id or r.version or now.isoformat()),
+        event = TimelineEvent.about(
+            r,
+            kind,
+            source=source_id or r.version or now.isoformat(),
             at=now,
-            kind=kind,
-            channel=channel,
             actor=actor,
+            channel=channel,
             reason=reason,
             note=note,
-            detail={k: v for k, v in detail.items() if v is not None},
+            detail=detail,
         )
         self.timeline.record_event(event)
         return event

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import jinja2
 from aws_lambda_powertools.metrics import MetricUnit
 
-from saiken.domain.cases import NextStage, event_id, next_stage
+from saiken.domain.cases import NextStage, next_stage
 from saiken.domain.delivery import DeliveryError, DeliveryRejected, Outgoing
 from saiken.domain.errors import NotFound
 from saiken.domain.guardrails import Reason, debtor_reason, receivable_reason
@@ -189,19 +189,10 @@ class DunningService:
 
     def _timeline_event(self, r: Receivable, kind: str, source: str, **detail: Any) -> None:
         reason = detail.pop("reason", None)
-        self.contacts.record_event(
-            TimelineEvent(
-                creditor_id=r.creditor_id,
-                debtor_id=r.debtor_id,
-                receivable_id=r.receivable_id,
-                event_id=event_id(r.creditor_id, r.receivable_id, kind, source),
-                at=self.clock(),
-                kind=kind,
-                actor="system",
-                reason=reason,
-                detail={k: v for k, v in detail.items() if v is not None},
-            )
+        event = TimelineEvent.about(
+            r, kind, source=source, at=self.clock(), actor="system", reason=reason, detail=detail
         )
+        self.contacts.record_event(event)
 
     def replan_debtor(self, creditor_id: str, debtor_id: str) -> int:
         """A debtor's flags changed (opt-out, do-not-contact, 受任通知): re-plan each of their open

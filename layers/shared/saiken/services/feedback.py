@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from saiken.domain.cases import CaseError, event_id, parse_ivr
+from saiken.domain.cases import CaseError, parse_ivr
 from saiken.domain.errors import NotFound
 from saiken.domain.feedback import Feedback
-from saiken.domain.models import Debtor, EventKind, Receivable, TimelineEvent
+from saiken.domain.models import Debtor, EventKind, Receivable, TimelineEvent, event_id
 from saiken.domain.planner import JST
 from saiken.observability import logger
 from saiken.services.cases import CaseService
@@ -69,21 +69,11 @@ class FeedbackService:
             detail["reminder_id"] = fb.reminder_id
         if fb.dtmf:
             detail["dtmf"] = fb.dtmf
-        return bool(
-            self.timeline.record_event(
-                TimelineEvent(
-                    creditor_id=r.creditor_id,
-                    debtor_id=r.debtor_id,
-                    receivable_id=r.receivable_id,
-                    event_id=event_id(fb.channel, fb.source_id),
-                    at=at,
-                    kind=fb.kind,
-                    channel=fb.channel,
-                    actor="provider" if fb.channel != "ivr" else "debtor",
-                    detail=detail,
-                )
-            )
+        actor = "provider" if fb.channel != "ivr" else "debtor"
+        event = TimelineEvent.about(
+            r, fb.kind, source=f"{fb.channel}:{fb.source_id}", at=at, actor=actor, channel=fb.channel, detail=detail
         )
+        return bool(self.timeline.record_event(event))
 
     def _ivr(self, r: Receivable, fb: Feedback, at: datetime, answer: dict[str, str]) -> str:
         today = at.astimezone(JST).date()
