@@ -387,3 +387,34 @@ def test_two_notes_at_the_same_moment_are_two_entries_and_a_retried_one_is_one(c
         assert call("POST", "/receivables/INV-1/notes", {"text": text}, context=lambda_context)[0] == 200
     notes = [e["note"] for e in _timeline(lambda_context) if e["kind"] == "note"]
     assert sorted(notes) == sorted(["不在", "再架電予定"])  # same moment: no order between them
+
+
+def test_bad_case_requests_name_the_field_and_change_nothing(case: Any, lambda_context: Any) -> None:
+    bad = [
+        ("/receivables/INV-1/hold", {"reason": "not a code!"}, "reason"),
+        ("/receivables/INV-1/dispute", {"reason": "x", "until": "来週"}, "until"),
+        ("/receivables/INV-1/notes", {"text": "x", "outcome": "maybe"}, "outcome"),
+        ("/receivables/INV-1/notes", {"text": ""}, "text"),
+        ("/receivables/INV-1/promise", {"promised_date": "2026-12-10", "amount": -5}, "amount"),
+        ("/receivables/INV-1/promise", {"promised_date": "2026-12-10", "who": "x"}, "who"),
+    ]
+    for path, body, field in bad:
+        status, answer = call("POST", path, body, context=lambda_context)
+        assert status == 422, (path, answer)
+        assert field in {e["field"] for e in answer["error"]["errors"]}, (path, answer)
+    r = ReceivableRepository().get("acme", "INV-1")
+    assert r is not None and r.status.value == "open" and r.version == 1
+    assert [e for e in _timeline(lambda_context) if e["kind"] not in ("sent", "suppressed", "failed")] == []
+
+
+def test_an_event_that_is_not_a_channel_event_or_not_ours_is_ignored(case: Any, lambda_context: Any) -> None:
+    assert invoke("events", {"hello": "world"}, lambda_context) == {"outcome": "ignored"}
+    stray = _ses("Delivered", {}, "ev-stray")
+    stray["detail"]["mail"]["tags"] = {}  # another system's email through the same configuration set
+    assert invoke("events", stray, lambda_context) == {"outcome": "recorded"}
+    unknown_number = {"originationNumber": "+819000000000", "messageKeyword": "STOP"}
+    sns = {"Records": [{"EventSource": "aws:sns", "Sns": {"MessageId": "n9", "Message": json.dumps(unknown_number)}}]}
+    invoke("events", sns, lambda_context)
+    debtor = DebtorRepository().get("acme", "D1")
+    assert debtor is not None and debtor.opt_outs == [] and debtor.bounced == []
+    assert [e for e in _timeline(lambda_context) if e["kind"] not in ("sent", "suppressed", "failed")] == []

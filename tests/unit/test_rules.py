@@ -111,6 +111,26 @@ def test_segments_are_chosen_by_name_then_conditions_then_default() -> None:
             "more than one cadence for sms",
         ),
         ("- just a list", "YAML mapping"),
+        (
+            "version: 1\ndefault_segment: a\nsegments: [{name: a, cadences: [{channel: sms, start: 1, until: 2}]}]\n"
+            "escalation: {stages: [{name: hard, after: 60}, {name: final, after: 30}]}",
+            "stages must come in order of 'after'",
+        ),
+        (
+            "version: 1\ndefault_segment: a\nsegments: [{name: a, cadences: [{channel: sms, start: 1, until: 2}]}]\n"
+            "escalation: {stages: [{name: hard, after: 30, segment: nope}]}",
+            "escalation stage hard: segment 'nope' is not one of the segments",
+        ),
+        (
+            "version: 1\ndefault_segment: a\nsegments: [{name: a, cadences: [{channel: sms, start: 1, until: 2}]}]\n"
+            "escalation: {stages: [{name: hard, after: 30}, {name: hard, after: 60}]}",
+            "stage names must be unique: hard",
+        ),
+        (
+            "version: 1\ndefault_segment: a\nsegments: [{name: a, cadences: [{channel: sms, start: 1, until: 2}]}]\n"
+            "escalation: {on_broken_promise: forget}",
+            "on_broken_promise",
+        ),
     ],
 )
 def test_bad_rules_say_what_is_wrong(text: str, message: str) -> None:
